@@ -1,0 +1,26 @@
+# The two commands: `make run` (the suite against the embedded reference server) and `make test`.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test spec clean
+
+run: $(STAMP)
+	$(BIN)/conformance run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+spec: $(STAMP)
+	$(BIN)/conformance spec
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) reports/*/ .pytest_cache

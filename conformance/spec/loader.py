@@ -1,0 +1,61 @@
+"""Load and validate the OpenAPI document."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_spec_validator import validate as validate_openapi
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+_REPO_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
+_BUNDLED_SPEC = Path(__file__).resolve().parent / "openapi.yaml"
+
+
+class SpecError(Exception):
+    """The OpenAPI document cannot be read or is not valid OpenAPI 3.1."""
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """YAML loader that keeps timestamps as strings: RFC 3339 values are data, not datetimes."""
+
+
+_SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def default_spec_path() -> Path:
+    """`CONFORMANCE_SPEC` if set, else the repository's spec/openapi.yaml (or the copy in a wheel)."""
+    if env := os.environ.get("CONFORMANCE_SPEC"):
+        return Path(env)
+    return _REPO_SPEC if _REPO_SPEC.exists() else _BUNDLED_SPEC
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read the OpenAPI document {path}: {exc.strerror or exc}") from exc
+    try:
+        document = yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3.1"):
+        raise SpecError(f"{path} is not an OpenAPI 3.1 document (no 'openapi: 3.1.x' at its top)")
+    try:
+        validate_openapi(document)
+    except OpenAPIValidationError as exc:
+        where = "/".join(str(part) for part in exc.path) or "(root)"
+        raise SpecError(f"{path} is not valid OpenAPI 3.1 at {where}: {exc.message}") from exc
+    return document
+
+
+def load_spec(path: Path | str | None = None) -> dict[str, Any]:
+    """Return the validated OpenAPI document as a dict (cached per path; do not mutate it)."""
+    return _load(Path(path) if path is not None else default_spec_path())

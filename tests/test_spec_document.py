@@ -1,0 +1,129 @@
+"""The OpenAPI document is valid, loads in the tools that use it, and is complete."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import schemathesis
+from openapi_core import OpenAPI
+
+from conformance.spec import SpecError, load_spec, operations
+from conformance.spec.catalog import defaults
+from conformance.spec.summary import summarize
+
+EXPECTED_OPERATIONS = {
+    "create_person_token": ("post", "/v2/core/accounts/{account_id}/person_tokens"),
+    "retrieve_person_token": ("get", "/v2/core/accounts/{account_id}/person_tokens/{id}"),
+    "list_persons": ("get", "/v2/core/accounts/{account_id}/persons"),
+    "create_person": ("post", "/v2/core/accounts/{account_id}/persons"),
+    "retrieve_person": ("get", "/v2/core/accounts/{account_id}/persons/{id}"),
+    "update_person": ("post", "/v2/core/accounts/{account_id}/persons/{id}"),
+    "delete_person": ("delete", "/v2/core/accounts/{account_id}/persons/{id}"),
+    "create_token": ("post", "/v1/tokens"),
+    "retrieve_token": ("get", "/v1/tokens/{token}"),
+}
+
+
+def test_nine_operations_with_stable_ids(spec):
+    found = {op.operation_id: (op.method, op.path) for op in operations(spec).values()}
+    assert found == EXPECTED_OPERATIONS
+
+
+def test_loads_in_schemathesis(spec):
+    schema = schemathesis.openapi.from_dict(spec)
+    labels = {result.ok().label for result in schema.get_all_operations()}
+    assert labels == {f"{method.upper()} {path}" for method, path in EXPECTED_OPERATIONS.values()}
+
+
+def test_loads_in_openapi_core(spec):
+    api = OpenAPI.from_dict(spec)
+    assert api.spec is not None
+
+
+def test_every_id_number_type_from_the_seed(spec, shared: Path):
+    seed = next((shared / "seeds").glob("003_*.txt")).read_text()
+    published = re.findall(r"^    - `([a-z]{2}_[a-z0-9_]+)`", seed, flags=re.MULTILINE)
+    assert len(published) == 77
+    assert spec["components"]["schemas"]["IdNumberType"]["enum"] == published
+
+
+def test_success_is_200_everywhere(spec):
+    for operation in operations(spec).values():
+        assert 200 in operation.statuses, operation.operation_id
+        assert not {201, 204} & set(operation.statuses), operation.operation_id
+
+
+def test_v2_requires_stripe_version_and_posts_take_idempotency_keys(spec):
+    for path, item in spec["paths"].items():
+        shared_params = [p.get("$ref", "") for p in item.get("parameters", [])]
+        for method in ("get", "post", "delete"):
+            if method not in item:
+                continue
+            params = shared_params + [p.get("$ref", "") for p in item[method].get("parameters", [])]
+            if path.startswith("/v2/"):
+                assert "#/components/parameters/StripeVersion" in params, (method, path)
+                assert "#/components/parameters/StripeContext" in params, (method, path)
+            has_key = "#/components/parameters/IdempotencyKey" in params
+            assert has_key == (method in ("post", "delete")), (method, path)
+    assert spec["components"]["parameters"]["StripeVersion"]["required"] is True
+
+
+def test_every_response_carries_request_id(spec):
+    from conformance.spec.catalog import resolve
+
+    for operation in operations(spec).values():
+        responses = spec["paths"][operation.path][operation.method]["responses"]
+        for status, response in responses.items():
+            headers = resolve(spec, response).get("headers", {})
+            assert "Request-Id" in headers, (operation.operation_id, status)
+
+
+def test_links_chain_create_to_the_other_calls(spec):
+    def links(path, method):
+        return {link["operationId"] for link in spec["paths"][path][method]["responses"]["200"].get("links", {}).values()}
+
+    assert {"retrieve_person", "update_person", "delete_person"} <= links("/v2/core/accounts/{account_id}/persons", "post")
+    assert "retrieve_person_token" in links("/v2/core/accounts/{account_id}/person_tokens", "post")
+    assert "retrieve_token" in links("/v1/tokens", "post")
+
+
+def test_security_bearer_and_basic(spec):
+    schemes = spec["components"]["securitySchemes"]
+    assert {(s["type"], s["scheme"]) for s in schemes.values()} == {("http", "bearer"), ("http", "basic")}
+    publishable = {op.operation_id for op in operations(spec).values() if op.publishable_key_allowed}
+    assert publishable == {"create_person_token", "create_token"}
+
+
+def test_decisions_are_machine_readable(spec):
+    decided = defaults(spec)
+    assert decided["person_token_lifetime_seconds"] == 600
+    assert decided["percent_ownership_scale"] in {"percent", "fraction"}
+
+
+def test_summary_counts(spec):
+    summary = summarize(spec)
+    assert summary.operations == 9
+    assert summary.documented_codes == 54  # 53 documented codes and idempotency_error
+    assert summary.examples >= 9
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("openapi: 3.1.0\ninfo: [unclosed\n", "not valid YAML"),
+        ("swagger: '2.0'\n", "not an OpenAPI 3.1 document"),
+        ("openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n", "not valid OpenAPI 3.1"),
+    ],
+)
+def test_a_broken_document_gets_a_clear_error(tmp_path, text, message):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text)
+    with pytest.raises(SpecError, match=message):
+        load_spec(broken)
+
+
+def test_a_missing_document_gets_a_clear_error(tmp_path):
+    with pytest.raises(SpecError, match="cannot read"):
+        load_spec(tmp_path / "absent.yaml")
