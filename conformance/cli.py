@@ -38,7 +38,35 @@ def build_parser() -> argparse.ArgumentParser:
     spec.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
     run = commands.add_parser("run", help="run the conformance suite (for now: validate the spec and summarise it)")
     run.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
+    serve = commands.add_parser("serve", help="run the reference server in the foreground")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=12111, help="port to listen on (default 12111)")
+    serve.add_argument("--database", default=":memory:", help="SQLite file that keeps the data across restarts (default: in memory)")
+    serve.add_argument("--token-lifetime", type=float, default=600.0, help="person token lifetime in seconds (default 600)")
+    serve.add_argument("--age-limit", type=int, default=13, help="minimum age of a representative (default 13)")
+    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second per account before 429 (default: no limit)")
+    serve.add_argument("--api-key", action="append", dest="api_keys", help="an accepted API key (repeat; default: the documented fixture keys)")
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from conformance.reference.server import ServerOptions, keys_or_default, serve_forever
+    from conformance.reference.service import Settings
+
+    if args.token_lifetime <= 0 or args.age_limit < 0 or (args.rate_limit is not None and args.rate_limit <= 0):
+        print("conformance: --token-lifetime and --rate-limit must be positive, --age-limit not negative", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        options = ServerOptions(
+            host=args.host, port=args.port, database=args.database, keys=keys_or_default(args.api_keys),
+            settings=Settings(token_lifetime=args.token_lifetime, age_limit=args.age_limit, rate_limit=args.rate_limit),
+        )
+        print(f"reference server on http://{args.host}:{args.port} (database {args.database})", flush=True)
+        serve_forever(options)
+    except (ValueError, OSError) as exc:
+        print(f"conformance: cannot serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,5 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("spec", "run"):
         return _print_spec_summary(args.spec)
+    if args.command == "serve":
+        return _serve(args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE

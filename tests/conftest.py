@@ -27,3 +27,34 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def reference_errors(shared: Path) -> dict[str, Any]:
     return json.loads((shared / "reference" / "error-codes.json").read_text())
+
+
+STRIPE_VERSION = "2026-09-30.endive"
+SECRET_KEY = "sk_test_reference_secret"
+TOKEN_LIFETIME = 2.0
+
+
+@pytest.fixture(scope="session")
+def reference_server():
+    """The reference server over real HTTP on loopback, with short-lived person tokens."""
+    from conformance.reference.server import RunningServer, ServerOptions
+    from conformance.reference.service import Settings
+
+    with RunningServer(ServerOptions(settings=Settings(token_lifetime=TOKEN_LIFETIME))) as server:
+        yield server
+
+
+@pytest.fixture
+def client(reference_server):
+    from conformance.engine.client import ApiClient
+
+    api = ApiClient(reference_server.url, SECRET_KEY, stripe_version=STRIPE_VERSION)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def account(client) -> str:
+    exchange = client.request("POST", "/v2/core/accounts", json_body={"identity": {"country": "us", "entity_type": "company"}})
+    assert exchange.status == 200, exchange.response_text
+    return exchange.json["id"]

@@ -1,0 +1,155 @@
+"""HTTP client of the suite: every request and response is kept as an Exchange, with keys redacted."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+KEY_PATTERN = re.compile(r"\b((?:sk|pk|rk)_(?:test|live)_)[A-Za-z0-9_]+")
+SECRET_HEADERS = {"cookie", "set-cookie"}
+
+
+def redact(text: str) -> str:
+    """Replace every API key in a text by its prefix and a mask."""
+    return KEY_PATTERN.sub(lambda match: match.group(1) + "***", text)
+
+
+def form_encode(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Bracket notation, as Stripe's v1 API reads it: {"person": {"dob": {"day": 1}}} -> person[dob][day]=1."""
+    if isinstance(value, dict):
+        pairs = []
+        for key, item in value.items():
+            pairs.extend(form_encode(item, f"{prefix}[{key}]" if prefix else str(key)))
+        return pairs
+    if isinstance(value, list):
+        return [pair for index, item in enumerate(value) for pair in form_encode(item, f"{prefix}[{index}]")]
+    if isinstance(value, bool):
+        return [(prefix, "true" if value else "false")]
+    return [(prefix, "" if value is None else str(value))]
+
+
+def _shown_header(name: str, value: str) -> str:
+    """A request header as reports show it: keys keep only their kind (`Bearer sk_test_***`)."""
+    shown = redact(value)
+    if name.lower() in SECRET_HEADERS or (name.lower() == "authorization" and shown == value):
+        return "[redacted]"
+    return shown
+
+
+@dataclass
+class Exchange:
+    """One request and its response (or the transport error), as a report shows it."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_text: str = ""
+    error: str | None = None
+    elapsed: float = 0.0
+    operation_id: str | None = None
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.response_text)
+        except ValueError:
+            return None
+
+    @property
+    def error_code(self) -> str | None:
+        body = self.json
+        error = body.get("error") if isinstance(body, dict) else None
+        return error.get("code") if isinstance(error, dict) else None
+
+    def curl(self) -> str:
+        parts = ["curl", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.request_body is not None:
+            parts += ["--data-raw", shlex.quote(self.request_body)]
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method, "url": self.url, "request_headers": self.request_headers, "request_body": self.request_body,
+            "status": self.status, "response_headers": self.response_headers, "response_body": self.response_text,
+            "error": self.error, "elapsed": round(self.elapsed, 4), "operation_id": self.operation_id, "curl": self.curl(),
+        }
+
+
+class ApiClient:
+    """Sends v1 (form) and v2 (JSON) requests to one target and records every Exchange."""
+
+    def __init__(self, base_url: str, api_key: str, *, stripe_version: str, timeout: float = 30.0, pace: float = 0.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.stripe_version = stripe_version
+        self.pace = pace
+        self.exchanges: list[Exchange] = []
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+        self._last = 0.0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: dict[str, Any] | None = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+        operation_id: str | None = None,
+        authorize: bool = True,
+    ) -> Exchange:
+        sent = {"Stripe-Version": self.stripe_version} if path.startswith("/v2/") else {}
+        if authorize:
+            sent["Authorization"] = f"Bearer {key or self.api_key}"
+        if method in ("POST", "DELETE"):
+            sent["Idempotency-Key"] = idempotency_key or secrets.token_hex(16)
+        content: bytes | None = None
+        if json_body is not None:
+            content = json.dumps(json_body).encode()
+            sent["Content-Type"] = "application/json"
+        elif form is not None:
+            content = urlencode(form_encode(form)).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        sent.update(headers or {})
+        exchange = Exchange(
+            method=method, url=self.base_url + path, operation_id=operation_id,
+            request_headers={name: _shown_header(name, value) for name, value in sent.items()},
+            request_body=redact(content.decode()) if content is not None else None,
+        )
+        self._wait_for_pace()
+        started = time.monotonic()
+        try:
+            response = self._http.request(method, path, content=content, headers=sent)
+            exchange.status = response.status_code
+            exchange.response_headers = {name: redact(value) for name, value in response.headers.items()}
+            exchange.response_text = redact(response.text)
+        except httpx.HTTPError as exc:
+            exchange.error = redact(f"{type(exc).__name__}: {exc}")
+        exchange.elapsed = time.monotonic() - started
+        self.exchanges.append(exchange)
+        return exchange
+
+    def _wait_for_pace(self) -> None:
+        if self.pace > 0:
+            delay = self._last + self.pace - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._last = time.monotonic()

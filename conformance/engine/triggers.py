@@ -1,0 +1,353 @@
+"""How to provoke each documented error code, operation by operation.
+
+A trigger sets up what it needs on the target (fresh accounts, persons, tokens) through a
+`Workbench`, then returns the one request expected to answer the code. Codes that depend on how a
+platform or account is configured take their values from the target's fixtures; when a fixture
+is missing, the trigger raises `NotExercised` with the reason.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from conformance.engine.client import ApiClient, Exchange
+from conformance.spec import Operation
+
+# Values that provoke configuration-dependent codes on the embedded reference server
+# (docs/reference-server.md); a target profile replaces them for another implementation.
+REFERENCE_FIXTURES: dict[str, Any] = {
+    "publishable_key": "pk_test_reference_publishable",
+    "live_secret_key": "sk_live_ref_secret",
+    "platform_unregistered_key": "sk_test_platform_unregistered",
+    "platform_non_connect_key": "sk_test_platform_non_connect",
+    "platform_v2_blocked_key": "sk_test_platform_v2_blocked",
+    "platform_token_mandated_key": "sk_test_platform_token_mandated",
+    "not_v2_compatible_account": "acct_reference_not_v2_compatible",
+    "rate_limited_account": "acct_reference_rate_limited",
+    "identity_locked_account": "acct_reference_identity_locked",
+    "identity_locked_person": "person_test_reference_locked",
+    "identity_document_file": "file_identity_document_success",
+    "wrong_type_token": "acctok_conformance_wrong_type",
+    "can_create_v1_objects": True,
+}
+
+
+class NotExercised(Exception):
+    """The code cannot be provoked on this target; the message says why (e.g. a missing fixture)."""
+
+
+class SetupFailed(Exception):
+    """A setup call did not succeed; carries the exchange that failed."""
+
+    def __init__(self, what: str, exchange: Exchange) -> None:
+        super().__init__(f"setup failed: {what} answered {exchange.status or exchange.error}")
+        self.exchange = exchange
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The request expected to answer a code."""
+
+    method: str
+    path: str
+    json_body: Any = None
+    form: dict[str, Any] | None = None
+    key: str | None = None
+    idempotency_key: str | None = None
+    # Some codes need the same request twice (token reuse, idempotency conflict): sent first, its answer not judged.
+    before: tuple[Probe, ...] = ()
+
+
+@dataclass
+class Workbench:
+    """Setup helpers over one client; remembers what it created so that it can be cleaned up."""
+
+    client: ApiClient
+    fixtures: dict[str, Any]
+    created_accounts: list[str] = field(default_factory=list)
+    created_persons: list[tuple[str, str]] = field(default_factory=list)
+
+    def fixture(self, name: str) -> Any:
+        value = self.fixtures.get(name)
+        if value in (None, False, ""):
+            raise NotExercised(f"needs fixture {name}")
+        return value
+
+    def _ok(self, what: str, exchange: Exchange) -> dict[str, Any]:
+        if exchange.status != 200 or not isinstance(exchange.json, dict):
+            raise SetupFailed(what, exchange)
+        return exchange.json
+
+    def account(self, country: str | None = "us", entity_type: str = "company") -> str:
+        identity: dict[str, Any] = {"entity_type": entity_type}
+        if country:
+            identity["country"] = country
+        created = self._ok("create account", self.client.request("POST", "/v2/core/accounts", json_body={"identity": identity}))
+        self.created_accounts.append(created["id"])
+        return created["id"]
+
+    def person(self, account_id: str, body: dict[str, Any]) -> str:
+        created = self._ok("create person", self.client.request("POST", f"/v2/core/accounts/{account_id}/persons", json_body=body, operation_id="create_person"))
+        self.created_persons.append((account_id, created["id"]))
+        return created["id"]
+
+    def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
+        exchange = self.client.request("POST", f"/v2/core/accounts/{account_id}/person_tokens", json_body=body or {"given_name": "Token"}, operation_id="create_person_token")
+        return self._ok("create person token", exchange)["id"]
+
+    def v1_object(self, kind: str) -> str:
+        """A v1 account or customer id: from the fixtures, or created when the target allows it."""
+        if value := self.fixtures.get(f"v1_{kind}"):
+            return value
+        self.fixture("can_create_v1_objects")
+        return self._ok(f"create v1 {kind}", self.client.request("POST", f"/v1/{kind}s", form={"description": "conformance"}))["id"]
+
+    def v1_person_token(self) -> str:
+        exchange = self.client.request("POST", "/v1/tokens", form={"person": {"first_name": "Jenny"}}, operation_id="create_token")
+        return self._ok("create v1 person token", exchange)["id"]
+
+    def cleanup(self) -> None:
+        """Delete the persons and close the accounts this workbench created; failures are ignored."""
+        for account_id, person_id in reversed(self.created_persons):
+            self.client.request("DELETE", f"/v2/core/accounts/{account_id}/persons/{person_id}")
+        for account_id in reversed(self.created_accounts):
+            self.client.request("POST", f"/v2/core/accounts/{account_id}/close")
+        self.created_persons.clear()
+        self.created_accounts.clear()
+
+
+def path_of(operation: Operation, account_id: str = "", object_id: str = "") -> str:
+    return operation.path.replace("{account_id}", account_id).replace("{id}", object_id).replace("{token}", object_id)
+
+
+def baseline(bench: Workbench, operation: Operation, account_id: str, *, key: str | None = None, usable: bool = True) -> Probe:
+    """A plain, valid call of `operation` on `account_id`; `usable` says whether objects can be created there."""
+    object_id = ""
+    if operation.operation_id in ("retrieve_person", "update_person", "delete_person"):
+        object_id = bench.person(account_id, {"given_name": "Baseline"}) if usable else "person_test_conformance_placeholder"
+    elif operation.operation_id == "retrieve_person_token":
+        object_id = bench.person_token(account_id) if usable else "perstok_conformance_placeholder"
+    body = {"given_name": "Baseline"} if operation.method == "post" else None
+    return Probe(operation.method.upper(), path_of(operation, account_id, object_id), json_body=body, key=key)
+
+
+def person_write(bench: Workbench, operation: Operation, body: dict[str, Any], *, account_id: str | None = None, base: dict[str, Any] | None = None) -> Probe:
+    """Create a person with `body`, or (update_person) create one from `base` and update it with `body`."""
+    account_id = account_id or bench.account()
+    if operation.operation_id == "create_person":
+        return Probe("POST", path_of(operation, account_id), json_body=body)
+    person_id = bench.person(account_id, base or {"given_name": "Updatable"})
+    return Probe("POST", path_of(operation, account_id, person_id), json_body=body)
+
+
+Trigger = Callable[[Workbench, Operation], Probe]
+TERMS = {"account": {"date": "2026-01-01T00:00:00Z", "ip": "127.0.0.1", "user_agent": "conformance"}}
+
+
+def body_trigger(body: dict[str, Any]) -> Trigger:
+    return lambda bench, operation: person_write(bench, operation, body)
+
+
+def _with_key(fixture: str) -> Trigger:
+    def trigger(bench: Workbench, operation: Operation) -> Probe:
+        key = bench.fixture(fixture)
+        return baseline(bench, operation, bench.account(), key=key)
+
+    return trigger
+
+
+def _on_fixture_account(fixture: str) -> Trigger:
+    return lambda bench, operation: baseline(bench, operation, bench.fixture(fixture), usable=False)
+
+
+def _on_v1_object(kind: str) -> Trigger:
+    return lambda bench, operation: baseline(bench, operation, bench.v1_object(kind), usable=False)
+
+
+def _second(relationship: dict[str, Any], *, first: dict[str, Any] | None = None, setup: tuple[dict[str, Any], ...] = ()) -> Trigger:
+    """An account already holding `setup` persons and `first`; the write adds `relationship` to another person."""
+    def trigger(bench: Workbench, operation: Operation) -> Probe:
+        account_id = bench.account()
+        for body in (*setup, first or {"given_name": "First", "relationship": relationship}):
+            bench.person(account_id, body)
+        return person_write(bench, operation, {"relationship": relationship}, account_id=account_id)
+
+    return trigger
+
+
+def _duplicate(bench: Workbench, operation: Operation) -> Probe:
+    account_id = bench.account()
+    same = {"given_name": "Jenny", "surname": "Rosen", "date_of_birth": {"day": 28, "month": 1, "year": 1990}}
+    bench.person(account_id, same)
+    return person_write(bench, operation, same, account_id=account_id)
+
+
+def _on_entity(entity_type: str, body: dict[str, Any], *, existing: tuple[dict[str, Any], ...] = (), country: str | None = "us") -> Trigger:
+    def trigger(bench: Workbench, operation: Operation) -> Probe:
+        account_id = bench.account(country=country, entity_type=entity_type)
+        for person in existing:
+            bench.person(account_id, person)
+        return person_write(bench, operation, body, account_id=account_id)
+
+    return trigger
+
+
+def _address_without_country(bench: Workbench, operation: Operation) -> Probe:
+    return person_write(bench, operation, {"address": {"city": "Brothers", "line1": "27 Fredrick Ave"}})
+
+
+def _token_used_twice(bench: Workbench, operation: Operation) -> Probe:
+    account_id = bench.account()
+    token = bench.person_token(account_id)
+    first = person_write(bench, operation, {"person_token": token}, account_id=account_id)
+    again = person_write(bench, operation, {"person_token": token}, account_id=account_id)
+    return Probe(again.method, again.path, json_body=again.json_body, before=(first,))
+
+
+def _token_of_other_account(bench: Workbench, operation: Operation) -> Probe:
+    token = bench.person_token(bench.account())
+    return person_write(bench, operation, {"person_token": token})
+
+
+def _expired_token(bench: Workbench, operation: Operation) -> Probe:
+    lifetime = float(bench.fixture("token_lifetime_seconds"))
+    if lifetime > float(bench.fixtures.get("max_wait_seconds", 5)):
+        raise NotExercised(f"the target's person tokens live {lifetime:g} s, longer than the {bench.fixtures.get('max_wait_seconds', 5)} s this scenario may wait")
+    account_id = bench.account()
+    token = bench.person_token(account_id)
+    time.sleep(lifetime + 0.2)
+    return person_write(bench, operation, {"person_token": token}, account_id=account_id)
+
+
+def _alongside_token(bench: Workbench, operation: Operation) -> Probe:
+    account_id = bench.account()
+    return person_write(bench, operation, {"person_token": bench.person_token(account_id), "given_name": "Alongside"}, account_id=account_id)
+
+
+def _token_required(bench: Workbench, operation: Operation) -> Probe:
+    key = bench.fixture("platform_token_mandated_key")
+    probe = person_write(bench, operation, {"given_name": "Without token"})
+    return Probe(probe.method, probe.path, json_body=probe.json_body, key=key)
+
+
+def _immutable_identity(bench: Workbench, operation: Operation) -> Probe:
+    account_id, person_id = bench.fixture("identity_locked_account"), bench.fixture("identity_locked_person")
+    return Probe("POST", path_of(operation, account_id, person_id), json_body={"given_name": f"Changed {secrets.token_hex(3)}"})
+
+
+def _missing_object(bench: Workbench, operation: Operation) -> Probe:
+    prefix = "perstok_" if "person_tokens" in operation.path else "person_test_"
+    body = {"given_name": "Nobody"} if operation.method == "post" else None
+    return Probe(operation.method.upper(), path_of(operation, bench.account(), prefix + "conformance_missing_" + secrets.token_hex(6)), json_body=body)
+
+
+def _conflicting_replay(bench: Workbench, operation: Operation) -> Probe:
+    key = "conformance-" + secrets.token_hex(12)
+    account_id = bench.account()
+    if operation.operation_id == "delete_person":
+        first = Probe("DELETE", path_of(operation, account_id, bench.person(account_id, {"given_name": "A"})), idempotency_key=key)
+        return Probe("DELETE", path_of(operation, account_id, bench.person(account_id, {"given_name": "B"})), idempotency_key=key, before=(first,))
+    probe = baseline(bench, operation, account_id)
+    first = Probe(probe.method, probe.path, json_body={"given_name": "First"}, idempotency_key=key)
+    return Probe(probe.method, probe.path, json_body={"given_name": "Second"}, idempotency_key=key, before=(first,))
+
+
+def _publishable_key_required(bench: Workbench, operation: Operation) -> Probe:
+    return baseline(bench, operation, bench.account(), key=bench.fixture("live_secret_key"))
+
+
+def _young_representative(bench: Workbench, operation: Operation) -> Probe:
+    year = date.today().year - 5
+    return person_write(bench, operation, {"relationship": {"representative": True}, "date_of_birth": {"day": 1, "month": 1, "year": year}})
+
+
+def _over_owned(bench: Workbench, operation: Operation) -> Probe:
+    account_id = bench.account()
+    bench.person(account_id, {"given_name": "Owner", "relationship": {"owner": True, "percent_ownership": "60"}})
+    return person_write(bench, operation, {"relationship": {"owner": True, "percent_ownership": "60"}}, account_id=account_id)
+
+
+def _country_mismatch_on_individual(bench: Workbench, operation: Operation) -> Probe:
+    account_id = bench.account(country="us", entity_type="individual")
+    if operation.operation_id == "create_person":
+        return Probe("POST", path_of(operation, account_id), json_body={"address": {"country": "CA"}})
+    person_id = bench.person(account_id, {"given_name": "Individual"})
+    return Probe("POST", path_of(operation, account_id, person_id), json_body={"address": {"country": "CA"}})
+
+
+TRIGGERS: dict[str, Trigger] = {
+    # platform and account configuration
+    "platform_registration_required": _with_key("platform_unregistered_key"),
+    "non_connect_platform_accounts_v2_access_blocked": _with_key("platform_non_connect_key"),
+    "accounts_v2_access_blocked": _with_key("platform_v2_blocked_key"),
+    "person_token_required": _token_required,
+    "account_not_yet_compatible_with_v2": _on_fixture_account("not_v2_compatible_account"),
+    "account_rate_limit_exceeded": _on_fixture_account("rate_limited_account"),
+    "v1_account_instead_of_v2_account": _on_v1_object("account"),
+    "v1_customer_instead_of_v2_account": _on_v1_object("customer"),
+    "immutable_identity_param": _immutable_identity,
+    "token_must_be_created_with_publishable_key": _publishable_key_required,
+    "not_found": _missing_object,
+    "idempotency_error": _conflicting_replay,
+    # addresses
+    "address_country_required": _address_without_country,
+    "identity_country_required": _on_entity("company", {"address": {"country": "US", "city": "Brothers"}}, country=None),
+    "address_characters_invalid": body_trigger({"address": {"country": "US", "line1": "27 Fredrick Ave <script>{}</script>"}}),
+    "address_town_invalid": body_trigger({"address": {"country": "US", "town": "Shibuya"}}),
+    "postal_code_required_for_jp_address": body_trigger({"address": {"country": "JP", "city": "Tokyo", "line1": "1-1 Chiyoda"}}),
+    "address_postal_code_invalid": body_trigger({"address": {"country": "US", "postal_code": "1234"}}),
+    "unsupported_postal_code": body_trigger({"address": {"country": "US", "postal_code": "09001"}}),
+    "address_state_invalid": body_trigger({"address": {"country": "US", "state": "ZZ"}}),
+    "unsupported_state": body_trigger({"address": {"country": "US", "state": "AE"}}),
+    "non_jp_kana_kanji_address": body_trigger({"address": {"country": "US"}, "script_addresses": {"kana": {"country": "US", "city": "ブラザーズ"}}}),
+    "address_country_mismatch": body_trigger({"address": {"country": "US"}, "additional_addresses": [{"country": "CA", "purpose": "registered"}]}),
+    "address_country_identity_country_mismatch": _country_mismatch_on_individual,
+    # person members
+    "script_characters_invalid": body_trigger({"script_names": {"kana": {"given_name": "Jenny"}}}),
+    "email_invalid": body_trigger({"email": "jenny.rosen.example.com"}),
+    "email_domain_invalid_for_recipient": body_trigger({"email": "jenny.rosen@example.test"}),
+    "phone_invalid": body_trigger({"phone": "12"}),
+    "date_of_birth_invalid": body_trigger({"date_of_birth": {"day": 30, "month": 2, "year": 1990}}),
+    "id_number_invalid": body_trigger({"id_numbers": [{"type": "us_ssn", "value": "12"}]}),
+    "incorrect_id_number_for_country": body_trigger({"address": {"country": "US"}, "id_numbers": [{"type": "gb_nino", "value": "QQ123456C"}]}),
+    "ip_address_invalid": body_trigger({"additional_terms_of_service": {"account": {**TERMS["account"], "ip": "999.1.1.1"}}}),
+    "document_invalid": body_trigger({"documents": {"passport": {"files": ["file_conformance_unknown"], "type": "files"}}}),
+    "document_purpose_invalid": lambda bench, operation: person_write(bench, operation, {"documents": {"passport": {"files": [bench.fixture("identity_document_file")], "type": "files"}}}),
+    # relationships
+    "legal_guardian_representative_not_allowed": body_trigger({"relationship": {"legal_guardian": True, "representative": True}}),
+    "authorizer_relationship_invalid_for_representative": body_trigger({"relationship": {"authorizer": True, "representative": True}}),
+    "additional_tos_only_allowed_for_legal_guardian": body_trigger({"additional_terms_of_service": TERMS}),
+    "person_percent_ownership_invalid": body_trigger({"relationship": {"owner": True, "percent_ownership": "0"}}),
+    "invalid_relationship_for_identity_type_structure_and_country": _on_entity("non_profit", {"relationship": {"owner": True, "percent_ownership": "10"}}),
+    "date_of_birth_age_restriction": _young_representative,
+    "individual_additional_person_not_allowed": _on_entity("individual", {"given_name": "Second"}, existing=({"given_name": "First"},)),
+    "additional_representative_not_allowed": _second({"representative": True}),
+    "additional_legal_guardian_not_allowed": _second({"legal_guardian": True}, setup=({"given_name": "Representative", "relationship": {"representative": True}},)),
+    "legal_guardian_requires_existing_representative": body_trigger({"relationship": {"legal_guardian": True}}),
+    "authorizer_duplicate": _second({"authorizer": True}),
+    "total_person_ownership_exceeded": _over_owned,
+    "duplicate_person_not_allowed": _duplicate,
+    # person tokens
+    "param_alongside_person_token": _alongside_token,
+    "token_already_used": _token_used_twice,
+    "token_expired": _expired_token,
+    "incorrect_account_for_person_token": _token_of_other_account,
+    "incorrect_token_wrong_type": lambda bench, operation: person_write(bench, operation, {"person_token": bench.fixture("wrong_type_token")}),
+    "invalid_person_token": lambda bench, operation: person_write(bench, operation, {"person_token": "perstok_conformance_unknown_" + secrets.token_hex(8)}),
+    "v1_token_invalid_in_v2": lambda bench, operation: person_write(bench, operation, {"person_token": bench.v1_person_token()}),
+}
+
+
+def send(bench: Workbench, probe: Probe, operation_id: str) -> Exchange:
+    """Send a probe (and what must precede it) and return the judged exchange."""
+    for earlier in probe.before:
+        send(bench, earlier, operation_id)
+    return bench.client.request(
+        probe.method, probe.path, json_body=probe.json_body, form=probe.form, key=probe.key,
+        idempotency_key=probe.idempotency_key, operation_id=operation_id,
+    )

@@ -1,0 +1,1 @@
+"""The reference server: a faithful, stateful implementation of the API in spec/openapi.yaml."""

@@ -1,0 +1,269 @@
+"""The HTTP layer of the reference server (starlette): auth, headers, bodies, spec validation.
+
+Every request to a spec operation is checked against spec/openapi.yaml with openapi-core (v1
+form bodies: decoded, then checked against the same schema) before the service sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from conformance.reference.auth import Caller, KeyRegistry
+from conformance.reference.errors import ApiError
+from conformance.reference.formdata import decode_form
+from conformance.reference.service import Service
+from conformance.spec import load_spec, operations, schema_validator
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+SPEC_HOST = "https://api.stripe.com"  # openapi-core matches paths under the spec's server
+log = logging.getLogger("conformance.reference")
+
+
+@dataclass
+class _SpecRequest:
+    """A request as openapi-core's Request protocol wants it."""
+
+    host_url: str
+    path: str
+    method: str
+    parameters: RequestParameters
+    content_type: str
+    body: bytes | None
+
+
+@dataclass
+class Call:
+    """What a handler gets: the caller, the path parameters, validated query/headers and body."""
+
+    caller: Caller
+    path: dict[str, str]
+    query: dict[str, Any]
+    headers: Headers
+    body: dict[str, Any]
+    client_ip: str | None
+    user_agent: str | None
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("Idempotency-Key")
+
+
+Handler = Callable[[Service, Call], tuple[int, dict[str, Any]]]
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a JSON value, stopping early past `limit`."""
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(part) for part in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+def _schema_errors(exc: BaseException) -> list[Any]:
+    cause = exc.__cause__
+    return list(getattr(cause, "schema_errors", []) or [])
+
+
+def _leaf_errors(errors: list[Any]) -> list[Any]:
+    leaves = []
+    for error in errors:
+        leaves.extend(_leaf_errors(list(error.context)) if error.context else [error])
+    return leaves
+
+
+def _body_error(errors: list[Any], fallback: str) -> ApiError:
+    """The documented code a schema violation stands for, else Stripe's generic invalid_fields."""
+    leaves = _leaf_errors(errors)
+    for error in leaves:
+        if error.validator == "required" and "'country'" in error.message and any("address" in str(part) for part in error.absolute_path):
+            return ApiError("address_country_required", f"{_describe(error)} (an address needs a country).")
+    detail = "; ".join(sorted({_describe(error) for error in leaves})[:5]) or fallback
+    return ApiError("invalid_fields", f"Invalid request: {detail}")
+
+
+class ReferenceApp:
+    """Builds the starlette application around one Service."""
+
+    def __init__(self, service: Service, keys: KeyRegistry | None = None) -> None:
+        self.service = service
+        self.keys = keys or KeyRegistry()
+        self.spec = load_spec()
+        self.openapi = OpenAPI.from_dict(self.spec)
+        self.operations = operations(self.spec)
+        self._form_validator: Draft202012Validator = schema_validator(self.spec, "TokenCreateParams")
+        self.app = Starlette(routes=self._routes(), exception_handlers={404: self._not_found, 405: self._not_allowed})
+
+    # ------------------------------------------------------------------ routing
+    def _routes(self) -> list[Route]:
+        persons = "/v2/core/accounts/{account_id}/persons"
+        tokens = "/v2/core/accounts/{account_id}/person_tokens"
+        table: list[tuple[str, str, str | None, Handler]] = [
+            ("POST", tokens, "create_person_token", lambda s, c: s.create_person_token(c.caller, c.path["account_id"], c.body, {"ip": c.client_ip, "user_agent": c.user_agent}, c.idempotency_key)),
+            ("GET", tokens + "/{id}", "retrieve_person_token", lambda s, c: s.retrieve_person_token(c.caller, c.path["account_id"], c.path["id"])),
+            ("GET", persons, "list_persons", lambda s, c: s.list_persons(c.caller, c.path["account_id"], c.query.get("limit", 10), c.query.get("page"))),
+            ("POST", persons, "create_person", lambda s, c: s.create_person(c.caller, c.path["account_id"], c.body, c.idempotency_key)),
+            ("GET", persons + "/{id}", "retrieve_person", lambda s, c: s.retrieve_person(c.caller, c.path["account_id"], c.path["id"])),
+            ("POST", persons + "/{id}", "update_person", lambda s, c: s.update_person(c.caller, c.path["account_id"], c.path["id"], c.body, c.idempotency_key)),
+            ("DELETE", persons + "/{id}", "delete_person", lambda s, c: s.delete_person(c.caller, c.path["account_id"], c.path["id"], c.idempotency_key)),
+            ("POST", "/v1/tokens", "create_token", lambda s, c: s.create_token(c.caller, c.body, c.client_ip, c.idempotency_key)),
+            ("GET", "/v1/tokens/{token}", "retrieve_token", lambda s, c: s.retrieve_token(c.caller, c.path["token"])),
+            # Setup calls, modelled on the real API (not part of the conformance spec).
+            ("POST", "/v2/core/accounts", None, lambda s, c: s.create_account(c.caller, c.body)),
+            ("POST", "/v2/core/accounts/{account_id}/close", None, lambda s, c: s.close_account(c.caller, c.path["account_id"])),
+            ("POST", "/v1/accounts", None, lambda s, c: s.create_v1_object(c.caller, "account")),
+            ("POST", "/v1/customers", None, lambda s, c: s.create_v1_object(c.caller, "customer")),
+        ]
+        by_path: dict[str, dict[str, tuple[str | None, Handler]]] = {}
+        for method, path, operation_id, handler in table:
+            by_path.setdefault(path, {})[method] = (operation_id, handler)
+        return [Route(path, self._endpoint(methods), methods=list(methods)) for path, methods in by_path.items()]
+
+    def _endpoint(self, methods: dict[str, tuple[str | None, Handler]]) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            operation_id, handler = methods[request.method]
+            v1 = request.url.path.startswith("/v1/")
+            try:
+                call = await self._call(request, operation_id)
+                status, body = await run_in_threadpool(handler, self.service, call)
+                return self._json(status, body)
+            except ApiError as error:
+                return self._json(error.status, _v1_error(error) if v1 else error.body(), error.headers)
+            except Exception:  # the server answers every request, even on its own bugs
+                log.exception("internal error on %s %s", request.method, request.url.path)
+                return self._json(500, {"error": {"type": "api_error", "code": "internal_error", "message": "An internal error occurred."}})
+
+        return endpoint
+
+    @staticmethod
+    def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        return JSONResponse(body, status_code=status, headers={"Request-Id": "req_" + secrets.token_hex(12), **(headers or {})})
+
+    async def _not_found(self, request: Request, exc: Exception) -> Response:
+        return self._json(404, {"error": {"code": "not_found", "message": f"Unrecognized request URL ({request.method}: {request.url.path})."}})
+
+    async def _not_allowed(self, request: Request, exc: Exception) -> Response:
+        return self._json(405, {"error": {"code": "method_not_allowed", "message": f"{request.method} is not allowed on {request.url.path}."}})
+
+    # ------------------------------------------------------------- validation
+    async def _call(self, request: Request, operation_id: str | None) -> Call:
+        caller = self.keys.caller(request.headers.get("authorization"))
+        if caller.publishable and not (operation_id and self.operations[operation_id].publishable_key_allowed):
+            raise ApiError("authentication_required", "This API call cannot be made with a publishable API key; use a secret key.", type="invalid_request_error")
+        raw = await self._read_body(request)
+        v2 = request.url.path.startswith("/v2/")
+        if v2 and "Stripe-Version" not in request.headers:
+            raise ApiError("invalid_fields", "The Stripe-Version header is required on v2 requests (for example 2026-09-30.endive).")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if v2:
+            body = self._json_body(raw, content_type, request.method)
+        elif request.method == "POST":
+            if raw and content_type != "application/x-www-form-urlencoded":
+                raise ApiError("invalid_request", f"v1 bodies are form-encoded (application/x-www-form-urlencoded), not {content_type or 'untyped'}.", status=400)
+            body = decode_form(raw, self.spec, {"$ref": "#/components/schemas/TokenCreateParams"}) if operation_id else {}
+        else:
+            body = {}
+        query, headers = dict(request.query_params), Headers(request.headers.items())
+        if operation_id:
+            query = self._validate(request, operation_id, raw if v2 else None, body, content_type)
+        return Call(
+            caller=caller, path=dict(request.path_params), query=query, headers=headers, body=body,
+            client_ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"),
+        )
+
+    @staticmethod
+    async def _read_body(request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _json_body(raw: bytes, content_type: str, method: str) -> dict[str, Any]:
+        if not raw.strip():
+            return {}
+        if method != "POST" or content_type != "application/json":
+            raise ApiError("unsupported_media_type", f"v2 request bodies must be application/json, not {content_type or 'untyped'}.", status=415)
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ApiError("invalid_json", f"The body is not valid JSON: {exc}.") from exc
+        if not isinstance(body, dict):
+            raise ApiError("invalid_fields", "The body must be a JSON object.")
+        if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ApiError("invalid_fields", f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        return body
+
+    def _validate(self, request: Request, operation_id: str, raw: bytes | None, body: dict[str, Any], content_type: str) -> dict[str, Any]:
+        """Check parameters and body against the spec; return the typed query parameters."""
+        operation = self.operations[operation_id]
+        spec_request = _SpecRequest(
+            host_url=SPEC_HOST,
+            path=request.url.path,
+            method=request.method.lower(),
+            parameters=RequestParameters(
+                query=ImmutableMultiDict(list(request.query_params.multi_items())),
+                header=Headers(request.headers.items()),
+                cookie=ImmutableMultiDict(),
+                path=dict(request.path_params),
+            ),
+            content_type="application/json" if raw is not None else content_type,
+            body=(raw or None) if raw is not None else None,
+        )
+        result = self.openapi.unmarshal_request(spec_request)
+        for error in result.errors:
+            name = type(error).__name__
+            if "Security" in name or (raw is None and "Body" in name):
+                continue  # keys are checked above; v1 form bodies below
+            if "Body" in name:
+                raise _body_error(_schema_errors(error), str(error))
+            raise ApiError("invalid_fields", f"Invalid request: {error}{': ' + '; '.join(_describe(e) for e in _schema_errors(error)) if _schema_errors(error) else ''}")
+        if raw is None and operation.method == "post":
+            errors = list(self._form_validator.iter_errors(body))
+            if errors:
+                raise _body_error(errors, "invalid form body")
+        return dict(result.parameters.query) if result.parameters else {}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _v1_error(error: ApiError) -> dict[str, Any]:
+    body = error.body()["error"]
+    return {"error": {"type": body.pop("type", "invalid_request_error"), **body}}
+
+
+def create_app(service: Service, keys: KeyRegistry | None = None) -> Starlette:
+    return ReferenceApp(service, keys).app

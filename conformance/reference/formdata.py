@@ -1,0 +1,72 @@
+"""Form bodies with bracket notation (`person[address][city]=Brothers`), decoded as the spec types them."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from conformance.reference.errors import ApiError
+from conformance.spec.catalog import resolve
+
+
+def decode_form(body: bytes, spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Nest the bracketed keys, then turn leaves into the booleans and numbers the schema asks for."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError("invalid_request", f"The form body cannot be decoded: {exc}.") from exc
+    tree: dict[str, Any] = {}
+    for key, value in pairs:
+        _insert(tree, _path(key), value)
+    return _coerce(spec, schema, tree)
+
+
+def _path(key: str) -> list[str]:
+    head, _, rest = key.partition("[")
+    parts = [head]
+    while rest:
+        part, _, rest = rest.partition("]")
+        parts.append(part)
+        rest = rest.removeprefix("[")
+    if not head or any("[" in part or "]" in part for part in parts):
+        raise ApiError("invalid_request", f"Malformed form key {key!r}.")
+    return parts
+
+
+def _insert(tree: dict[str, Any], path: list[str], value: str) -> None:
+    node: Any = tree
+    for index, part in enumerate(path):
+        last = index == len(path) - 1
+        if isinstance(node, list):
+            raise ApiError("invalid_request", f"Form key {'.'.join(path)} mixes a list and an object.")
+        if last:
+            if part in ("",):  # `aliases[]=a&aliases[]=b`
+                raise ApiError("invalid_request", f"Form key {'.'.join(path)} ends in an empty bracket.")
+            if isinstance(node.get(part), dict):
+                raise ApiError("invalid_request", f"Form key {'.'.join(path)} is given both as a value and as an object.")
+            node[part] = value
+        else:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ApiError("invalid_request", f"Form key {'.'.join(path[: index + 1])} is given both as a value and as an object.")
+            node = child
+
+
+def _coerce(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> Any:
+    schema = resolve(spec, schema)
+    kind = schema.get("type")
+    if isinstance(value, dict):
+        if kind == "array" and all(key.isdigit() for key in value):  # `aliases[0]=a&aliases[1]=b`
+            return [_coerce(spec, schema.get("items", {}), value[key]) for key in sorted(value, key=int)]
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", {})
+        return {key: _coerce(spec, properties.get(key, extra if isinstance(extra, dict) else {}), item) for key, item in value.items()}
+    if kind == "boolean" and value in ("true", "false"):
+        return value == "true"
+    if kind in ("integer", "number"):
+        try:
+            number = float(value) if kind == "number" else int(value)
+        except ValueError:
+            return value  # the schema check reports it
+        return number
+    return value

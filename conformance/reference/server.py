@@ -1,0 +1,83 @@
+"""Run the reference server over real HTTP: in a background thread (suite, tests) or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from conformance.reference.app import create_app
+from conformance.reference.auth import DEFAULT_KEYS, KeyRegistry
+from conformance.reference.service import Service, Settings
+from conformance.reference.storage import Storage
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    database: str | Path = ":memory:"
+    settings: Settings = Settings()
+    keys: tuple[str, ...] = DEFAULT_KEYS
+
+
+def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
+    storage = Storage(options.database)
+    app = create_app(Service(storage, options.settings), KeyRegistry(options.keys))
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False, lifespan="off")
+    return config, storage
+
+
+class RunningServer:
+    """The reference server in a background thread; `with RunningServer() as server: server.url`."""
+
+    def __init__(self, options: ServerOptions | None = None) -> None:
+        self.options = options or ServerOptions()
+        config, self.storage = build(self.options)
+        self._server = uvicorn.Server(config)
+        self._socket = socket.create_server((self.options.host, self.options.port))
+        self.port = self._socket.getsockname()[1]
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="reference-server")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> RunningServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the reference server did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+        self.storage.close()
+
+    def __enter__(self) -> RunningServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve_forever(options: ServerOptions) -> None:
+    config, storage = build(options)
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        storage.close()
+
+
+def keys_or_default(keys: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(keys) if keys else DEFAULT_KEYS
