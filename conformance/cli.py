@@ -36,8 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     spec = commands.add_parser("spec", help="validate the OpenAPI document and print its summary")
     spec.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
-    run = commands.add_parser("run", help="run the conformance suite (for now: validate the spec and summarise it)")
-    run.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
+    run = commands.add_parser("run", help="run the conformance suite against a target (default: the embedded reference server)")
+    run.add_argument("--base-url", help="the target's base URL (default: start the embedded reference server)")
+    run.add_argument("--api-key", help="secret API key of the target (or CONFORMANCE_API_KEY)")
+    run.add_argument("--publishable-key", help="publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)")
+    run.add_argument("--stripe-version", help="Stripe-Version header (default 2026-09-30.endive)")
+    run.add_argument("--profile", help="target profile (YAML): keys, fixtures, expected failures")
+    run.add_argument("--report-dir", help="where reports/<run>/ is written (default reports)")
+    run.add_argument("--seed", type=int, help="seed of the fuzzing (fixed by default)")
+    run.add_argument("--max-examples", type=int, help="fuzzing examples per operation (default 25)")
+    run.add_argument("--only", help="comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation")
+    run.add_argument("--pace", type=float, help="seconds between requests, to stay within a sandbox's rate limits")
+    run.add_argument("--timeout", type=float, help="seconds to wait for each response (default 30)")
+    run.add_argument("--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target")
     serve = commands.add_parser("serve", help="run the reference server in the foreground")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=12111, help="port to listen on (default 12111)")
@@ -72,8 +83,12 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("spec", "run"):
+    if args.command == "spec":
         return _print_spec_summary(args.spec)
+    if args.command == "run":
+        from conformance.console import run_command
+
+        return run_command(vars(args))
     if args.command == "serve":
         return _serve(args)
     parser.error(f"unknown command {args.command}")

@@ -34,6 +34,14 @@ def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
     return config, storage
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A listening socket whose connections send at once: without TCP_NODELAY, a response's body
+    waits for the client's delayed ACK of its headers (40 ms per request on Linux)."""
+    listener = socket.create_server((host, port))
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return listener
+
+
 class RunningServer:
     """The reference server in a background thread; `with RunningServer() as server: server.url`."""
 
@@ -41,7 +49,7 @@ class RunningServer:
         self.options = options or ServerOptions()
         config, self.storage = build(self.options)
         self._server = uvicorn.Server(config)
-        self._socket = socket.create_server((self.options.host, self.options.port))
+        self._socket = listening_socket(self.options.host, self.options.port)
         self.port = self._socket.getsockname()[1]
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="reference-server")
 
@@ -73,9 +81,11 @@ class RunningServer:
 
 def serve_forever(options: ServerOptions) -> None:
     config, storage = build(options)
+    listener = listening_socket(options.host, options.port)
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
+        listener.close()
         storage.close()
 
 

@@ -1,0 +1,65 @@
+"""The `conformance run` command: configuration, progress on the terminal, summary, exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from conformance.engine.config import ConfigError, resolve_config
+from conformance.engine.results import CheckResult, RunResult, Status
+from conformance.engine.runner import TargetUnreachable, run_suite, target, write_reports
+from conformance.spec import SpecError
+
+EXIT_CONFORMS, EXIT_FAILS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+MARKS = {Status.PASSED: "[green]PASS[/]", Status.FAILED: "[red]FAIL[/]", Status.NOT_EXERCISED: "[yellow]SKIP[/]", Status.ERROR: "[magenta]ERROR[/]"}
+
+
+def run_command(arguments: dict[str, Any]) -> int:
+    console = Console(stderr=False, highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "publishable_key", "stripe_version", "profile", "report_dir", "seed", "max_examples", "only", "pace", "timeout", "allow_live")}
+    try:
+        config = resolve_config(cli)
+        with target(config) as base_url:
+            console.print(f"conformance: testing {base_url}{' (embedded reference server)' if config.embedded else ''}")
+            run = run_suite(config, base_url, progress=lambda result: _progress(console, result))
+    except ConfigError as exc:
+        errors.print(f"conformance: {exc}")
+        return EXIT_USAGE
+    except SpecError as exc:
+        errors.print(f"conformance: {exc}")
+        return EXIT_USAGE
+    except TargetUnreachable as exc:
+        errors.print(f"conformance: target unreachable: {exc}")
+        return EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        errors.print("conformance: interrupted")
+        return 130
+    directory = write_reports(run, config.report_dir)
+    _summary(console, run)
+    console.print(f"results: {directory / 'results.json'}  junit: {directory / 'junit.xml'}")
+    return EXIT_CONFORMS if run.conforms else EXIT_FAILS
+
+
+def _progress(console: Console, result: CheckResult) -> None:
+    if result.status != Status.PASSED or not sys.stdout.isatty():
+        detail = f"  {result.detail}" if result.status != Status.PASSED else ""
+        console.print(f"{MARKS[result.status]} {result.check_id}{' (expected failure)' if result.expected_failure else ''}{detail[:300]}", markup=True, soft_wrap=True)
+
+
+def _summary(console: Console, run: RunResult) -> None:
+    table = Table(title=f"{'CONFORMS' if run.conforms else 'DOES NOT CONFORM'}: {run.requests} requests in {run.duration:.1f} s")
+    table.add_column("category")
+    for status in Status:
+        table.add_column(status.value, justify="right")
+    by_category: dict[str, Counter[str]] = {}
+    for result in run.results:
+        by_category.setdefault(result.category.value, Counter())[result.status.value] += 1
+    for category, counts in by_category.items():
+        table.add_row(category, *(str(counts.get(status.value, 0)) for status in Status))
+    table.add_row("total", *(str(count) for count in run.counts().values()), style="bold")
+    console.print(table)

@@ -1,0 +1,136 @@
+"""Run settings: command line over environment (CONFORMANCE_*) over the target profile over defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from conformance.engine.triggers import REFERENCE_FIXTURES
+
+DEFAULT_STRIPE_VERSION = "2026-09-30.endive"
+CATEGORIES = ("fuzzing", "error-codes", "semantics", "v1-tokens", "validation")
+
+
+class ConfigError(Exception):
+    """A usage or configuration problem; the message is one line a user can act on."""
+
+
+@dataclass
+class RunConfig:
+    base_url: str | None = None  # None: start the embedded reference server
+    api_key: str | None = None
+    publishable_key: str | None = None
+    stripe_version: str = DEFAULT_STRIPE_VERSION
+    report_dir: Path = Path("reports")
+    seed: int = 20261123
+    max_examples: int = 25
+    only: tuple[str, ...] = CATEGORIES
+    timeout: float = 30.0
+    pace: float = 0.0
+    allow_live: bool = False
+    profile: Path | None = None
+    fixtures: dict[str, Any] = field(default_factory=dict)
+    expected_failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+
+ENVIRONMENT = {
+    "base_url": "CONFORMANCE_BASE_URL", "api_key": "CONFORMANCE_API_KEY", "publishable_key": "CONFORMANCE_PUBLISHABLE_KEY",
+    "stripe_version": "CONFORMANCE_STRIPE_VERSION", "report_dir": "CONFORMANCE_REPORT_DIR", "seed": "CONFORMANCE_SEED",
+    "max_examples": "CONFORMANCE_MAX_EXAMPLES", "only": "CONFORMANCE_ONLY", "pace": "CONFORMANCE_PACE", "timeout": "CONFORMANCE_TIMEOUT",
+}
+
+
+def _profile(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the profile {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"the profile {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
+    unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "pace", "timeout", "max_examples", "description"}
+    if unknown:
+        raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
+    return data
+
+
+def _typed(name: str, value: Any) -> Any:
+    try:
+        if name in ("seed", "max_examples"):
+            number = int(value)
+            if number < (0 if name == "seed" else 1):
+                raise ValueError
+            return number
+        if name in ("pace", "timeout"):
+            number = float(value)
+            if number < 0 or (name == "timeout" and number == 0):
+                raise ValueError
+            return number
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a {'positive ' if name != 'seed' else ''}number, not {value!r}") from exc
+    if name == "report_dir":
+        return Path(value)
+    if name == "only":
+        chosen = tuple(part.strip() for part in str(value).split(",") if part.strip())
+        unknown = set(chosen) - set(CATEGORIES)
+        if unknown or not chosen:
+            raise ConfigError(f"--only takes a comma-separated list of {', '.join(CATEGORIES)}; not {', '.join(sorted(unknown)) or 'nothing'}")
+        return chosen
+    return value
+
+
+def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -> RunConfig:
+    """Merge the layers, then check the result (keys, URLs, live-mode safety)."""
+    environ = os.environ if environ is None else environ
+    config = RunConfig()
+    profile_path = cli.get("profile") or environ.get("CONFORMANCE_PROFILE")
+    layers: list[dict[str, Any]] = []
+    if profile_path:
+        config.profile = Path(profile_path)
+        profile = _profile(config.profile)
+        config.fixtures = dict(profile.get("fixtures") or {})
+        config.expected_failures = {str(k): str(v) for k, v in (profile.get("expected_failures") or {}).items()}
+        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "description")})
+    layers.append({name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)})
+    layers.append({name: value for name, value in cli.items() if value is not None and name != "profile"})
+    for layer in layers:
+        for name, value in layer.items():
+            setattr(config, name, _typed(name, value))
+    return _checked(config)
+
+
+def _checked(config: RunConfig) -> RunConfig:
+    if config.base_url is None:
+        config.api_key = config.api_key or "sk_test_reference_secret"
+        config.fixtures = {**REFERENCE_FIXTURES, "token_lifetime_seconds": 1.0, "max_wait_seconds": 5, **config.fixtures}
+    else:
+        parts = urlsplit(config.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"--base-url must be an http(s) URL, not {config.base_url!r}")
+        if not config.api_key:
+            raise ConfigError("an API key is needed for --base-url: pass --api-key or set CONFORMANCE_API_KEY")
+        if config.api_key.startswith(("sk_live_", "rk_live_")) and not _loopback(parts.hostname) and not config.allow_live:
+            raise ConfigError("refusing a live-mode key against a non-loopback target: the suite creates and deletes data; pass --allow-live to insist")
+    if config.publishable_key:
+        config.fixtures.setdefault("publishable_key", config.publishable_key)
+    return config
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,233 @@
+"""Semantic checks that no schema expresses, as plain functions over a Workbench.
+
+Each check raises CheckFailed (what was expected, what was seen) or returns; the runner records
+every exchange it made.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from conformance.engine.client import Exchange
+from conformance.engine.results import Category
+from conformance.engine.triggers import Workbench
+
+PERSON = {
+    "given_name": "Jenny", "surname": "Rosen", "email": "jenny.rosen@example.com",
+    "address": {"line1": "27 Fredrick Ave", "city": "Brothers", "postal_code": "97712", "state": "OR", "country": "US"},
+    "id_numbers": [{"type": "us_ssn_last_4", "value": "0000"}],
+    "relationship": {"owner": True, "percent_ownership": "0.8", "representative": True, "title": "CEO"},
+    "metadata": {"order": "1", "keep": "yes"},
+}
+
+
+class CheckFailed(Exception):
+    def __init__(self, expectation: str, seen: str) -> None:
+        super().__init__(f"expected {expectation}; {seen}")
+        self.expectation = expectation
+        self.seen = seen
+
+
+def expect(condition: bool, expectation: str, seen: str) -> None:
+    if not condition:
+        raise CheckFailed(expectation, seen)
+
+
+def ok(exchange: Exchange, what: str) -> dict[str, Any]:
+    expect(exchange.status == 200 and isinstance(exchange.json, dict), f"{what} to answer 200 with an object",
+           f"got {exchange.status or exchange.error}: {exchange.response_text[:300]}")
+    return exchange.json
+
+
+def persons_path(account_id: str, person_id: str = "") -> str:
+    return f"/v2/core/accounts/{account_id}/persons" + (f"/{person_id}" if person_id else "")
+
+
+def _create(bench: Workbench, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    person = ok(bench.client.request("POST", persons_path(account_id), json_body=body, operation_id="create_person"), "create person")
+    bench.created_persons.append((account_id, person["id"]))
+    return person
+
+
+def _retrieve(bench: Workbench, account_id: str, person_id: str) -> Exchange:
+    return bench.client.request("GET", persons_path(account_id, person_id), operation_id="retrieve_person")
+
+
+def _same_members(sent: dict[str, Any], got: dict[str, Any], where: str) -> None:
+    for name, value in sent.items():
+        if name == "id_numbers":
+            expect([{"type": n["type"]} for n in value] == got.get(name), f"{where}.id_numbers to list the types sent", f"got {got.get(name)!r}")
+        elif isinstance(value, dict):
+            expect(isinstance(got.get(name), dict), f"{where}.{name} to be an object", f"got {got.get(name)!r}")
+            _same_members(value, got[name], f"{where}.{name}")
+        elif name == "country":
+            expect(str(got.get(name, "")).lower() == value.lower(), f"{where}.country {value!r} (any case)", f"got {got.get(name)!r}")
+        else:
+            expect(got.get(name) == value, f"{where}.{name} == {value!r}", f"got {got.get(name)!r}")
+
+
+# ---------------------------------------------------------------------------------------- checks
+def retrieve_returns_what_was_created(bench: Workbench) -> None:
+    account_id = bench.account()
+    created = _create(bench, account_id, PERSON)
+    _same_members(PERSON, created, "create response")
+    _same_members(PERSON, ok(_retrieve(bench, account_id, created["id"]), "retrieve person"), "retrieved person")
+
+
+def update_changes_only_what_was_sent(bench: Workbench) -> None:
+    account_id = bench.account()
+    created = _create(bench, account_id, PERSON)
+    time.sleep(0.002)  # `updated` has millisecond precision
+    updated = ok(bench.client.request("POST", persons_path(account_id, created["id"]), json_body={"email": "jenny@example.org", "address": {"city": "Bend"}}, operation_id="update_person"), "update person")
+    expect(updated.get("email") == "jenny@example.org", "email to change", f"got {updated.get('email')!r}")
+    expect((updated.get("address") or {}).get("line1") == "27 Fredrick Ave", "address.line1 to stay when only address.city is sent", f"got {updated.get('address')!r}")
+    expect((updated.get("address") or {}).get("city") == "Bend", "address.city to change", f"got {updated.get('address')!r}")
+    _same_members({key: PERSON[key] for key in ("given_name", "surname", "relationship", "id_numbers")}, updated, "updated person")
+    expect(updated.get("created") == created.get("created"), "created never to change", f"{created.get('created')} became {updated.get('created')}")
+    expect(str(updated.get("updated")) > str(created.get("updated")), "updated to move forward on update", f"{created.get('updated')} then {updated.get('updated')}")
+
+
+def metadata_null_removes_a_key(bench: Workbench) -> None:
+    account_id = bench.account()
+    created = _create(bench, account_id, PERSON)
+    updated = ok(bench.client.request("POST", persons_path(account_id, created["id"]), json_body={"metadata": {"order": None, "new": "1"}}, operation_id="update_person"), "update person")
+    expect(updated.get("metadata") == {"keep": "yes", "new": "1"}, "metadata {'keep': 'yes', 'new': '1'} after setting 'order' to null", f"got {updated.get('metadata')!r}")
+
+
+def delete_then_not_found(bench: Workbench) -> None:
+    account_id = bench.account()
+    created = _create(bench, account_id, {"given_name": "Short-lived"})
+    deleted = ok(bench.client.request("DELETE", persons_path(account_id, created["id"]), operation_id="delete_person"), "delete person")
+    expect(deleted == {"id": created["id"], "object": "v2.core.account_person", "deleted": True}, "the deleted object {id, object, deleted: true}", f"got {deleted!r}")
+    gone = _retrieve(bench, account_id, created["id"])
+    expect(gone.status == 404 and gone.error_code == "not_found", "404 not_found after delete", f"got {gone.status} {gone.error_code}")
+
+
+def list_returns_every_person_once(bench: Workbench) -> None:
+    account_id = bench.account()
+    ids = {_create(bench, account_id, {"given_name": f"Listed {index}"})["id"] for index in range(5)}
+    wait = float(bench.fixtures.get("list_consistency_seconds", 0))
+    deadline = time.monotonic() + wait
+    while True:
+        seen, url, pages = [], f"{persons_path(account_id)}?limit=2", 0
+        while url and pages < 20:
+            expect(url.startswith("/v2/"), "next_page_url relative (/v2/...)", f"got {url!r}")
+            page = ok(bench.client.request("GET", url, operation_id="list_persons"), "list persons")
+            seen += [person["id"] for person in page.get("data", [])]
+            url, pages = page.get("next_page_url"), pages + 1
+        if set(seen) == ids or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)  # Stripe documents v2 lists as eventually consistent
+    expect(len(seen) == len(set(seen)), "each person once across pages", f"duplicates: {sorted({i for i in seen if seen.count(i) > 1})}")
+    expect(set(seen) == ids, f"the {len(ids)} persons created, across pages of 2", f"missing {sorted(ids - set(seen))}, unexpected {sorted(set(seen) - ids)}")
+
+
+def accounts_are_isolated(bench: Workbench) -> None:
+    first, second = bench.account(), bench.account()
+    person = _create(bench, first, {"given_name": "Isolated"})
+    other = _retrieve(bench, second, person["id"])
+    expect(other.status == 404, "a person not to be reachable through another account (404)", f"got {other.status}")
+    token = bench.person_token(first)
+    other = bench.client.request("GET", f"/v2/core/accounts/{second}/person_tokens/{token}", operation_id="retrieve_person_token")
+    expect(other.status == 404, "a person token not to be reachable through another account (404)", f"got {other.status}")
+    listed = ok(bench.client.request("GET", persons_path(second), operation_id="list_persons"), "list persons")
+    expect(person["id"] not in [p.get("id") for p in listed.get("data", [])], "another account's list not to hold the person", "it does")
+
+
+def token_is_single_use(bench: Workbench) -> None:
+    account_id = bench.account()
+    token = bench.person_token(account_id, {"given_name": "Tokenised", "surname": "Person"})
+    path = f"/v2/core/accounts/{account_id}/person_tokens/{token}"
+    expect(ok(bench.client.request("GET", path, operation_id="retrieve_person_token"), "retrieve token").get("used") is False, "used false before use", "it was not")
+    person = _create(bench, account_id, {"person_token": token})
+    expect(person.get("given_name") == "Tokenised", "the person to carry the token's members", f"given_name {person.get('given_name')!r}")
+    expect(ok(bench.client.request("GET", path, operation_id="retrieve_person_token"), "retrieve token").get("used") is True, "used true after use", "it was not")
+    again = bench.client.request("POST", persons_path(account_id), json_body={"person_token": token}, operation_id="create_person")
+    expect(again.error_code == "token_already_used", "token_already_used on a second use", f"got {again.status} {again.error_code}")
+
+
+def token_expiry_is_as_configured(bench: Workbench) -> None:
+    account_id = bench.account()
+    exchange = bench.client.request("POST", f"/v2/core/accounts/{account_id}/person_tokens", json_body={"given_name": "Expiring"}, operation_id="create_person_token")
+    token = ok(exchange, "create person token")
+    lifetime = float(bench.fixtures.get("token_lifetime_seconds", 600))
+    parse = lambda value: datetime.fromisoformat(str(value).replace("Z", "+00:00"))  # noqa: E731
+    seen = (parse(token["expires_at"]) - parse(token["created"])).total_seconds()
+    expect(abs(seen - lifetime) < 1, f"expires_at = created + {lifetime:g} s", f"got {seen:g} s")
+
+
+def idempotent_replays(bench: Workbench) -> None:
+    account_id = bench.account()
+    key = "conformance-" + secrets.token_hex(12)
+    body = {"given_name": "Replayed"}
+    first = ok(bench.client.request("POST", persons_path(account_id), json_body=body, idempotency_key=key, operation_id="create_person"), "create person")
+    bench.created_persons.append((account_id, first["id"]))
+    second = ok(bench.client.request("POST", persons_path(account_id), json_body=body, idempotency_key=key, operation_id="create_person"), "replayed create")
+    expect(second.get("id") == first.get("id"), "a replay to return the first person", f"{first.get('id')} then {second.get('id')}")
+    listed = ok(bench.client.request("GET", persons_path(account_id), operation_id="list_persons"), "list persons")
+    expect(len(listed.get("data", [])) == 1, "one person after a replay", f"{len(listed.get('data', []))} listed")
+    conflict = bench.client.request("POST", persons_path(account_id), json_body={"given_name": "Other"}, idempotency_key=key, operation_id="create_person")
+    expect(conflict.status == 409 and conflict.error_code == "idempotency_error", "409 idempotency_error for the same key with another body", f"got {conflict.status} {conflict.error_code}")
+
+
+def pii_is_never_echoed(bench: Workbench) -> None:
+    account_id = bench.account()
+    secret_value = "".join(secrets.choice("0123456789") for _ in range(9))
+    body = {"id_numbers": [{"type": "us_ssn", "value": secret_value}], "address": {"country": "US"}}
+    created = bench.client.request("POST", persons_path(account_id), json_body=body, operation_id="create_person")
+    person = ok(created, "create person")
+    bench.created_persons.append((account_id, person["id"]))
+    token = bench.client.request("POST", f"/v2/core/accounts/{account_id}/person_tokens", json_body={**body, "given_name": "Secretive"}, operation_id="create_person_token")
+    ok(token, "create person token")
+    pii = bench.client.request("POST", "/v1/tokens", form={"pii": {"id_number": secret_value}}, operation_id="create_token")
+    ok(pii, "create PII token")
+    for exchange in (created, _retrieve(bench, account_id, person["id"]), bench.client.request("GET", persons_path(account_id), operation_id="list_persons"), token, pii):
+        expect(secret_value not in exchange.response_text, f"the id number never to be echoed ({exchange.method} {exchange.url})", "the response holds it")
+    expect("Secretive" not in token.response_text, "a person token not to echo the tokenised data", "it holds given_name")
+
+
+def livemode_matches_the_key(bench: Workbench) -> None:
+    account_id = bench.account()
+    person = _create(bench, account_id, {"given_name": "Mode"})
+    test_key = not bench.client.api_key.startswith(("sk_live_", "rk_live_"))
+    expect(person.get("livemode") is (not test_key), f"livemode {not test_key} with a {'test' if test_key else 'live'} key", f"got {person.get('livemode')!r}")
+
+
+def auth_is_enforced(bench: Workbench) -> None:
+    account_id = bench.account()
+    path = persons_path(account_id)
+    missing = bench.client.request("GET", path, authorize=False, operation_id="list_persons")
+    expect(missing.status == 401 and isinstance((missing.json or {}).get("error"), dict), "401 with an error object without a key", f"got {missing.status}")
+    wrong_key = bench.client.api_key[:-4] + ("0000" if not bench.client.api_key.endswith("0000") else "1111")
+    bad = bench.client.request("POST", path, json_body={"given_name": "Intruder"}, key=wrong_key, operation_id="create_person")
+    expect(bad.status == 401, "401 with an unknown key", f"got {bad.status}")
+
+
+def v1_person_token_round_trip(bench: Workbench) -> None:
+    created = ok(bench.client.request("POST", "/v1/tokens", form={"person": {"first_name": "Jane", "relationship": {"owner": True}}}, operation_id="create_token"), "create v1 person token")
+    expect(created.get("object") == "token" and created.get("type") == "person", "a token object of type person", f"got {created.get('object')!r}/{created.get('type')!r}")
+    expect(created.get("used") is False, "used false", f"got {created.get('used')!r}")
+    retrieved = ok(bench.client.request("GET", f"/v1/tokens/{created['id']}", operation_id="retrieve_token"), "retrieve v1 token")
+    expect(retrieved.get("id") == created["id"], "retrieve to return the same token", f"got {retrieved.get('id')!r}")
+
+
+SemanticCheck = Callable[[Workbench], None]
+CHECKS: dict[str, tuple[Category, SemanticCheck]] = {
+    "semantics/retrieve-returns-what-was-created": (Category.SEMANTICS, retrieve_returns_what_was_created),
+    "semantics/update-changes-only-what-was-sent": (Category.SEMANTICS, update_changes_only_what_was_sent),
+    "semantics/metadata-null-removes-a-key": (Category.SEMANTICS, metadata_null_removes_a_key),
+    "semantics/delete-then-not-found": (Category.SEMANTICS, delete_then_not_found),
+    "semantics/list-returns-every-person-once": (Category.SEMANTICS, list_returns_every_person_once),
+    "semantics/accounts-are-isolated": (Category.SEMANTICS, accounts_are_isolated),
+    "semantics/token-is-single-use": (Category.SEMANTICS, token_is_single_use),
+    "semantics/token-expiry-is-as-configured": (Category.SEMANTICS, token_expiry_is_as_configured),
+    "semantics/idempotent-replays": (Category.SEMANTICS, idempotent_replays),
+    "semantics/pii-is-never-echoed": (Category.SEMANTICS, pii_is_never_echoed),
+    "semantics/livemode-matches-the-key": (Category.SEMANTICS, livemode_matches_the_key),
+    "semantics/auth-is-enforced": (Category.SEMANTICS, auth_is_enforced),
+    "v1-tokens/person-token-round-trip": (Category.V1_TOKENS, v1_person_token_round_trip),
+}
