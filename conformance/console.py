@@ -21,7 +21,7 @@ MARKS = {Status.PASSED: "[green]PASS[/]", Status.FAILED: "[red]FAIL[/]", Status.
 def run_command(arguments: dict[str, Any]) -> int:
     console = Console(stderr=False, highlight=False)
     errors = Console(stderr=True, highlight=False)
-    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "publishable_key", "stripe_version", "profile", "report_dir", "seed", "max_examples", "only", "pace", "timeout", "allow_live")}
+    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "publishable_key", "stripe_version", "profile", "report_dir", "seed", "max_examples", "only", "pace", "timeout", "allow_live", "workers", "shard")}
     try:
         config = resolve_config(cli)
         with target(config) as base_url:

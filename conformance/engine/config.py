@@ -31,6 +31,8 @@ class RunConfig:
     seed: int = 20261123
     max_examples: int = 25
     only: tuple[str, ...] = CATEGORIES
+    workers: int = 1
+    shard: tuple[int, int] = (1, 1)  # (i, n): the i-th of n shards
     timeout: float = 30.0
     pace: float = 0.0
     allow_live: bool = False
@@ -47,6 +49,7 @@ ENVIRONMENT = {
     "base_url": "CONFORMANCE_BASE_URL", "api_key": "CONFORMANCE_API_KEY", "publishable_key": "CONFORMANCE_PUBLISHABLE_KEY",
     "stripe_version": "CONFORMANCE_STRIPE_VERSION", "report_dir": "CONFORMANCE_REPORT_DIR", "seed": "CONFORMANCE_SEED",
     "max_examples": "CONFORMANCE_MAX_EXAMPLES", "only": "CONFORMANCE_ONLY", "pace": "CONFORMANCE_PACE", "timeout": "CONFORMANCE_TIMEOUT",
+    "workers": "CONFORMANCE_WORKERS", "shard": "CONFORMANCE_SHARD",
 }
 
 
@@ -67,7 +70,13 @@ def _profile(path: Path) -> dict[str, Any]:
 
 def _typed(name: str, value: Any) -> Any:
     try:
-        if name in ("seed", "max_examples"):
+        if name == "shard":
+            index, _, count = str(value).partition("/")
+            shard = (int(index), int(count))
+            if not 1 <= shard[0] <= shard[1]:
+                raise ValueError
+            return shard
+        if name in ("seed", "max_examples", "workers"):
             number = int(value)
             if number < (0 if name == "seed" else 1):
                 raise ValueError
@@ -78,6 +87,8 @@ def _typed(name: str, value: Any) -> Any:
                 raise ValueError
             return number
     except (TypeError, ValueError) as exc:
+        if name == "shard":
+            raise ConfigError(f"--shard takes i/n with 1 <= i <= n (e.g. 2/4), not {value!r}") from exc
         raise ConfigError(f"{name} must be a {'positive ' if name != 'seed' else ''}number, not {value!r}") from exc
     if name == "report_dir":
         return Path(value)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -25,11 +26,17 @@ class ServerOptions:
     database: str | Path = ":memory:"
     settings: Settings = Settings()
     keys: tuple[str, ...] = DEFAULT_KEYS
+    # Hooks for variants of the server (e.g. fault-injected ones in the tests): the service class
+    # to run, and ASGI middleware wrapped around the application, innermost first.
+    service_class: type[Service] = Service
+    middleware: tuple[Callable[[Any], Any], ...] = ()
 
 
 def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
     storage = Storage(options.database)
-    app = create_app(Service(storage, options.settings), KeyRegistry(options.keys))
+    app: Any = create_app(options.service_class(storage, options.settings), KeyRegistry(options.keys))
+    for wrap in options.middleware:
+        app = wrap(app)
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False, lifespan="off")
     return config, storage
 

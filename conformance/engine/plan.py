@@ -1,0 +1,135 @@
+"""The checks of a run as independent units, so that threads, pytest-xdist or CI shards can share them out.
+
+Every unit makes its own accounts, persons and tokens through its own Workbench, validates every
+response it received with openapi-core, and cleans up what it created.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.engine.client import ApiClient
+from conformance.engine.config import RunConfig
+from conformance.engine.fuzzing import fuzz_operation, load_schema
+from conformance.engine.results import Category, CheckResult, Status
+from conformance.engine.scenarios import check_id as code_check_id
+from conformance.engine.scenarios import run_code_scenario
+from conformance.engine.semantics import CHECKS, CheckFailed
+from conformance.engine.triggers import SetupFailed, Workbench
+from conformance.engine.validation import ResponseValidator
+from conformance.spec import Operation, load_spec, operations
+
+
+@dataclass
+class Environment:
+    """What units share in one worker: the spec, its validator and schemathesis schema, the target."""
+
+    config: RunConfig
+    base_url: str
+    spec: dict[str, Any] = field(default_factory=load_spec)
+
+    @functools.cached_property
+    def operations(self) -> dict[str, Operation]:
+        return operations(self.spec)
+
+    @functools.cached_property
+    def validator(self) -> ResponseValidator:
+        return ResponseValidator(self.spec)
+
+    @functools.cached_property
+    def schema(self) -> Any:
+        return load_schema(self.spec)
+
+    def client(self) -> ApiClient:
+        return ApiClient(self.base_url, self.config.api_key or "", stripe_version=self.config.stripe_version, timeout=self.config.timeout, pace=self.config.pace)
+
+
+@dataclass(frozen=True)
+class CheckUnit:
+    check_id: str
+    category: Category
+    operation_id: str | None
+    body: Callable[[Environment, Workbench], CheckResult]
+
+    def run(self, environment: Environment) -> tuple[CheckResult, ApiClient]:
+        """Run in a fresh client and workbench; every response is validated; what was created is removed."""
+        client = environment.client()
+        bench = Workbench(client, environment.config.fixtures)
+        try:
+            result = self.body(environment, bench)
+            _validate_all(environment, client, result)
+        finally:
+            bench.cleanup()
+            client.close()
+        if result.check_id in environment.config.expected_failures:
+            result.expected_failure = True
+        return result, client
+
+
+def _validate_all(environment: Environment, client: ApiClient, result: CheckResult) -> None:
+    """A check also fails when any response it received is invalid against the spec."""
+    if result.status != Status.PASSED:
+        return
+    for exchange in client.exchanges:
+        problems = environment.validator.problems(exchange) if exchange.status is not None else []
+        if problems:
+            result.status = Status.FAILED
+            result.detail = f"response invalid against the spec: {exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}: {problems[0]}"
+            result.exchanges = [*result.exchanges, exchange.to_dict()]
+            return
+
+
+def _semantic(check_id: str, category: Category, check: Callable[[Workbench], None]) -> Callable[[Environment, Workbench], CheckResult]:
+    def body(environment: Environment, bench: Workbench) -> CheckResult:
+        result = CheckResult(check_id=check_id, category=category, title=check.__name__.replace("_", " "), status=Status.PASSED,
+                             expectation=(check.__doc__ or "").strip())
+        started = time.monotonic()
+        try:
+            check(bench)
+        except CheckFailed as exc:
+            result.status, result.expectation, result.detail = Status.FAILED, exc.expectation, exc.seen
+        except SetupFailed as exc:
+            result.status, result.detail = Status.ERROR, str(exc)
+        result.exchanges = [exchange.to_dict() for exchange in bench.client.exchanges]
+        result.duration = time.monotonic() - started
+        return result
+
+    return body
+
+
+def _code(operation_id: str, code: str) -> Callable[[Environment, Workbench], CheckResult]:
+    return lambda environment, bench: run_code_scenario(bench, environment.validator, environment.operations[operation_id], code)
+
+
+def _fuzz(operation_id: str, index: int) -> Callable[[Environment, Workbench], CheckResult]:
+    def body(environment: Environment, bench: Workbench) -> CheckResult:
+        config = environment.config
+        try:
+            account_id = bench.account()
+        except SetupFailed as exc:
+            return CheckResult(check_id=f"fuzzing/{operation_id}", category=Category.FUZZING, title=f"fuzzing {operation_id}",
+                               status=Status.ERROR, operation_id=operation_id, detail=str(exc))
+        return fuzz_operation(bench, environment.validator, environment.schema, environment.operations[operation_id], account_id,
+                              max_examples=config.max_examples, seed_value=config.seed + index)
+
+    return body
+
+
+def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUnit]:
+    """Every unit the configuration selects (categories, shard), in a stable order."""
+    ops = operations(spec or load_spec())
+    units: list[CheckUnit] = []
+    if "error-codes" in config.only:
+        units += [CheckUnit(code_check_id(operation, code), Category.ERROR_CODES, operation.operation_id, _code(operation.operation_id, code))
+                  for operation in ops.values() for code in operation.errors]
+    units += [CheckUnit(check_id, category, None, _semantic(check_id, category, check))
+              for check_id, (category, check) in CHECKS.items() if check_id.split("/")[0] in config.only]
+    if "fuzzing" in config.only:
+        units += [CheckUnit(f"fuzzing/{operation_id}", Category.FUZZING, operation_id, _fuzz(operation_id, index))
+                  for index, operation_id in enumerate(ops)]
+    index, count = config.shard
+    return [unit for position, unit in enumerate(units) if position % count == index - 1]
