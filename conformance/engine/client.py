@@ -15,6 +15,19 @@ import httpx
 
 KEY_PATTERN = re.compile(r"\b((?:sk|pk|rk)_(?:test|live)_)[A-Za-z0-9_]+")
 SECRET_HEADERS = {"cookie", "set-cookie"}
+MAX_RATE_LIMIT_RETRIES = 3
+MAX_RETRY_AFTER = 10.0
+
+
+def _retry_after(exchange: Exchange) -> float | None:
+    """Seconds to wait before sending a rate-limited request again, or None when it was not rate limited."""
+    if exchange.status != 429:
+        return None
+    value = exchange.response_headers.get("retry-after", "1")
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        return 1.0
 
 
 def redact(text: str) -> str:
@@ -58,6 +71,7 @@ class Exchange:
     error: str | None = None
     elapsed: float = 0.0
     operation_id: str | None = None
+    problems: list[str] | None = field(default=None, repr=False)  # set once by the ResponseValidator
 
     @property
     def json(self) -> Any:
@@ -110,11 +124,13 @@ class ApiClient:
         *,
         json_body: Any = None,
         form: dict[str, Any] | None = None,
+        raw_body: bytes | None = None,
         key: str | None = None,
         headers: dict[str, str] | None = None,
         idempotency_key: str | None = None,
         operation_id: str | None = None,
         authorize: bool = True,
+        retry_rate_limited: bool = True,
     ) -> Exchange:
         sent = {"Stripe-Version": self.stripe_version} if path.startswith("/v2/") else {}
         if authorize:
@@ -128,22 +144,30 @@ class ApiClient:
         elif form is not None:
             content = urlencode(form_encode(form)).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
+        elif raw_body is not None:
+            content = raw_body
+            sent["Content-Type"] = "application/json" if path.startswith("/v2/") else "application/x-www-form-urlencoded"
         sent.update(headers or {})
         exchange = Exchange(
             method=method, url=self.base_url + path, operation_id=operation_id,
             request_headers={name: _shown_header(name, value) for name, value in sent.items()},
-            request_body=redact(content.decode()) if content is not None else None,
+            request_body=redact(content.decode("utf-8", "replace")) if content is not None else None,
         )
-        self._wait_for_pace()
-        started = time.monotonic()
-        try:
-            response = self._http.request(method, path, content=content, headers=sent)
-            exchange.status = response.status_code
-            exchange.response_headers = {name: redact(value) for name, value in response.headers.items()}
-            exchange.response_text = redact(response.text)
-        except httpx.HTTPError as exc:
-            exchange.error = redact(f"{type(exc).__name__}: {exc}")
-        exchange.elapsed = time.monotonic() - started
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            self._wait_for_pace()
+            started = time.monotonic()
+            try:
+                response = self._http.request(method, path, content=content, headers=sent)
+                exchange.status = response.status_code
+                exchange.response_headers = {name: redact(value) for name, value in response.headers.items()}
+                exchange.response_text = redact(response.text)
+            except httpx.HTTPError as exc:
+                exchange.error = redact(f"{type(exc).__name__}: {exc}")
+            exchange.elapsed = time.monotonic() - started
+            delay = _retry_after(exchange)
+            if not (retry_rate_limited and delay is not None and attempt < MAX_RATE_LIMIT_RETRIES):
+                break
+            time.sleep(delay)  # a sandbox's rate limit is not a finding: honour Retry-After and send again
         self.exchanges.append(exchange)
         return exchange
 

@@ -39,6 +39,8 @@ class RunConfig:
     profile: Path | None = None
     fixtures: dict[str, Any] = field(default_factory=dict)
     expected_failures: dict[str, str] = field(default_factory=dict)
+    triggers: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> the request that provokes it on this target
+    operations: tuple[str, ...] | None = None  # the operations the target implements; None: all
 
     @property
     def embedded(self) -> bool:
@@ -62,10 +64,17 @@ def _profile(path: Path) -> dict[str, Any]:
         raise ConfigError(f"the profile {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
-    unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "pace", "timeout", "max_examples", "description"}
+    unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "triggers", "capabilities",
+                           "pace", "timeout", "max_examples", "description"}
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
+
+
+def _triggers(path: Path, triggers: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(triggers, dict) or not all(isinstance(t, dict) and {"method", "path"} <= set(t) for t in triggers.values()):
+        raise ConfigError(f"the profile {path}: each entry of triggers needs method and path (and optionally json_body, form, key_fixture)")
+    return {str(code): trigger for code, trigger in triggers.items()}
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -112,7 +121,11 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
         profile = _profile(config.profile)
         config.fixtures = dict(profile.get("fixtures") or {})
         config.expected_failures = {str(k): str(v) for k, v in (profile.get("expected_failures") or {}).items()}
-        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "description")})
+        config.triggers = _triggers(config.profile, profile.get("triggers") or {})
+        capabilities = profile.get("capabilities") or {}
+        if capabilities.get("operations") is not None:
+            config.operations = tuple(str(name) for name in capabilities["operations"])
+        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description")})
     layers.append({name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)})
     layers.append({name: value for name, value in cli.items() if value is not None and name != "profile"})
     for layer in layers:

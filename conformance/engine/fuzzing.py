@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 
 from conformance.engine.client import Exchange
 from conformance.engine.results import Category, CheckResult, Status
@@ -47,9 +47,11 @@ def _send(bench: Workbench, operation: Operation, case: Any) -> Exchange:
     headers = {name: str(value) for name, value in (case.headers or {}).items() if name.lower() not in OWN_HEADERS}
     body = case.body if not isinstance(case.body, type(schemathesis.core.NOT_SET)) else None
     is_form = case.media_type == "application/x-www-form-urlencoded"
+    raw = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else None  # already serialised
+    structured = None if raw is not None else body
     return bench.client.request(
         operation.method.upper(), path + (f"?{query}" if query else ""), headers=headers, operation_id=operation.operation_id,
-        json_body=None if is_form else body, form=body if is_form else None,
+        json_body=None if is_form else structured, form=structured if is_form else None, raw_body=raw,
     )
 
 
@@ -99,3 +101,62 @@ def fuzz_operation(bench: Workbench, validator: ResponseValidator, schema: Any, 
 
 def load_schema(spec: dict[str, Any]) -> Any:
     return schemathesis.openapi.from_dict(spec)
+
+
+def fuzz_stateful(bench: Workbench, validator: ResponseValidator, schema: Any, operations_by_route: dict[tuple[str, str], Operation],
+                  account_id: str, *, max_examples: int, seed_value: int) -> CheckResult:
+    """Sequences of calls chained by the spec's links (create -> retrieve/update/delete, token -> person)."""
+    import requests
+    from hypothesis.stateful import run_state_machine_as_test
+    from schemathesis.core.transport import Response
+
+    result = CheckResult(
+        check_id="fuzzing/stateful", category=Category.FUZZING, title="stateful fuzzing along the spec's links",
+        status=Status.PASSED, expectation="every call of a linked sequence gets a documented status and a valid body, never a 5xx",
+        spec_location="paths.*.responses.200.links",
+    )
+    started, first = time.monotonic(), len(bench.client.exchanges)
+    failures: list[Exchange] = []
+    problems: list[str] = []
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            if "account_id" in case.path_parameters:
+                case.path_parameters["account_id"] = account_id
+
+        def call(self, case: Any, **kwargs: Any) -> Response:
+            operation = operations_by_route[(case.method.lower(), case.operation.path)]
+            exchange = _send(bench, operation, case)
+            found = validator.problems(exchange)
+            if exchange.status is not None and exchange.status >= 500:
+                found.insert(0, f"server error {exchange.status}")
+            if found and len(failures) < MAX_SHOWN_FAILURES:
+                failures.append(exchange)
+                problems.append(f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}: {found[0]}")
+            prepared = requests.Request(exchange.method, exchange.url).prepare()
+            headers = {name.lower(): [value] for name, value in exchange.response_headers.items()}
+            return Response(exchange.status or 599, headers, exchange.response_text.encode(), prepared, exchange.elapsed, verify=False)
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            return None  # judged in call(), with the suite's own validator
+
+    try:
+        run_state_machine_as_test(seed(seed_value)(Machine), settings=settings(
+            max_examples=max_examples, stateful_step_count=6, deadline=None, database=None,
+            suppress_health_check=list(HealthCheck), print_blob=False,
+            # The target's answers steer the sequences, so a replay can draw differently: no shrinking, no replays.
+            phases=[Phase.generate],
+        ))
+    except Flaky:
+        pass  # the target's state steered a replay elsewhere (as schemathesis, end the exploration there)
+    except SetupFailed as exc:
+        result.status, result.detail = Status.ERROR, str(exc)
+    sent = bench.client.exchanges[first:]
+    if problems:
+        result.status, result.detail = Status.FAILED, f"{len(problems)} of {len(sent)} requests failed (first shown): " + " | ".join(problems)
+        result.exchanges = [exchange.to_dict() for exchange in failures]
+    elif result.status == Status.PASSED:
+        result.detail = f"{len(sent)} requests in linked sequences, all conforming"
+        result.exchanges = [exchange.to_dict() for exchange in sent[-3:]]
+    result.duration = time.monotonic() - started
+    return result

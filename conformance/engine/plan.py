@@ -14,12 +14,12 @@ from typing import Any
 
 from conformance.engine.client import ApiClient
 from conformance.engine.config import RunConfig
-from conformance.engine.fuzzing import fuzz_operation, load_schema
+from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
 from conformance.engine.results import Category, CheckResult, Status
 from conformance.engine.scenarios import check_id as code_check_id
 from conformance.engine.scenarios import run_code_scenario
 from conformance.engine.semantics import CHECKS, CheckFailed
-from conformance.engine.triggers import SetupFailed, Workbench
+from conformance.engine.triggers import SetupFailed, Workbench, profile_trigger
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation, load_spec, operations
 
@@ -57,7 +57,12 @@ class CheckUnit:
 
     def run(self, environment: Environment) -> tuple[CheckResult, ApiClient]:
         """Run in a fresh client and workbench; every response is validated; what was created is removed."""
+        implemented = environment.config.operations
         client = environment.client()
+        if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
+            client.close()
+            return CheckResult(check_id=self.check_id, category=self.category, title=self.check_id, status=Status.NOT_EXERCISED,
+                               operation_id=self.operation_id, detail=f"the target's profile says it does not implement {self.operation_id}"), client
         bench = Workbench(client, environment.config.fixtures)
         try:
             result = self.body(environment, bench)
@@ -102,7 +107,12 @@ def _semantic(check_id: str, category: Category, check: Callable[[Workbench], No
 
 
 def _code(operation_id: str, code: str) -> Callable[[Environment, Workbench], CheckResult]:
-    return lambda environment, bench: run_code_scenario(bench, environment.validator, environment.operations[operation_id], code)
+    def body(environment: Environment, bench: Workbench) -> CheckResult:
+        definition = environment.config.triggers.get(code)
+        override = profile_trigger(definition) if definition else None
+        return run_code_scenario(bench, environment.validator, environment.operations[operation_id], code, override)
+
+    return body
 
 
 def _fuzz(operation_id: str, index: int) -> Callable[[Environment, Workbench], CheckResult]:
@@ -119,6 +129,18 @@ def _fuzz(operation_id: str, index: int) -> Callable[[Environment, Workbench], C
     return body
 
 
+def _stateful(environment: Environment, bench: Workbench) -> CheckResult:
+    config = environment.config
+    try:
+        account_id = bench.account()
+    except SetupFailed as exc:
+        return CheckResult(check_id="fuzzing/stateful", category=Category.FUZZING, title="stateful fuzzing", status=Status.ERROR, detail=str(exc))
+    routes = {(operation.method, operation.path): operation for operation in environment.operations.values()}
+    # Sequences cost several requests each: half the per-operation budget keeps the default gate short.
+    return fuzz_stateful(bench, environment.validator, environment.schema, routes, account_id,
+                         max_examples=max(5, config.max_examples // 2), seed_value=config.seed)
+
+
 def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUnit]:
     """Every unit the configuration selects (categories, shard), in a stable order."""
     ops = operations(spec or load_spec())
@@ -131,5 +153,6 @@ def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUni
     if "fuzzing" in config.only:
         units += [CheckUnit(f"fuzzing/{operation_id}", Category.FUZZING, operation_id, _fuzz(operation_id, index))
                   for index, operation_id in enumerate(ops)]
+        units.append(CheckUnit("fuzzing/stateful", Category.FUZZING, None, _stateful))
     index, count = config.shard
     return [unit for position, unit in enumerate(units) if position % count == index - 1]

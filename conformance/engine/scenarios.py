@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from conformance.engine.results import Category, CheckResult, Status
-from conformance.engine.triggers import TRIGGERS, NotExercised, SetupFailed, Workbench, send
+from conformance.engine.triggers import TRIGGERS, NotExercised, SetupFailed, Trigger, Workbench, send
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation
 
@@ -14,7 +14,7 @@ def check_id(operation: Operation, code: str) -> str:
     return f"error-code/{operation.operation_id}/{code}"
 
 
-def run_code_scenario(bench: Workbench, validator: ResponseValidator, operation: Operation, code: str) -> CheckResult:
+def run_code_scenario(bench: Workbench, validator: ResponseValidator, operation: Operation, code: str, override: Trigger | None = None) -> CheckResult:
     documented = operation.errors[code]
     result = CheckResult(
         check_id=check_id(operation, code), category=Category.ERROR_CODES, title=f"{operation.operation_id} answers {code}",
@@ -25,7 +25,7 @@ def run_code_scenario(bench: Workbench, validator: ResponseValidator, operation:
     )
     started, first = time.monotonic(), len(bench.client.exchanges)
     try:
-        trigger = TRIGGERS.get(code)
+        trigger = override or TRIGGERS.get(code)
         if trigger is None:
             raise NotExercised(f"the suite has no trigger for {code}")
         exchange = send(bench, trigger(bench, operation), operation.operation_id)

@@ -343,11 +343,25 @@ TRIGGERS: dict[str, Trigger] = {
 }
 
 
+def profile_trigger(definition: dict[str, Any]) -> Trigger:
+    """A trigger written in a target profile: `{method, path, json_body?, form?, key_fixture?}`, where the
+    path may use {account_id} (a fresh account) and {person_id} (a fresh person of that account)."""
+    def trigger(bench: Workbench, operation: Operation) -> Probe:
+        path = str(definition["path"])
+        account_id = bench.account() if "{account_id}" in path else ""
+        person_id = bench.person(account_id, {"given_name": "Trigger"}) if "{person_id}" in path else ""
+        key = bench.fixture(definition["key_fixture"]) if definition.get("key_fixture") else None
+        return Probe(str(definition["method"]).upper(), path.replace("{account_id}", account_id).replace("{person_id}", person_id),
+                     json_body=definition.get("json_body"), form=definition.get("form"), key=key)
+
+    return trigger
+
+
 def send(bench: Workbench, probe: Probe, operation_id: str) -> Exchange:
     """Send a probe (and what must precede it) and return the judged exchange."""
     for earlier in probe.before:
         send(bench, earlier, operation_id)
     return bench.client.request(
         probe.method, probe.path, json_body=probe.json_body, form=probe.form, key=probe.key,
-        idempotency_key=probe.idempotency_key, operation_id=operation_id,
+        idempotency_key=probe.idempotency_key, operation_id=operation_id, retry_rate_limited=False,
     )

@@ -61,6 +61,12 @@ class ResponseValidator:
         self.operations: dict[str, Operation] = operations(spec)
 
     def problems(self, exchange: Exchange) -> list[str]:
+        """What is wrong with the response (empty when it conforms); computed once per exchange."""
+        if exchange.problems is None:
+            exchange.problems = self._problems(exchange)
+        return exchange.problems
+
+    def _problems(self, exchange: Exchange) -> list[str]:
         if exchange.status is None:
             return [f"no response: {exchange.error}"]
         operation = self.operations.get(exchange.operation_id or "")

@@ -333,7 +333,7 @@ def _date_of_birth(write: _Write) -> str | None:
     shown = f"{dob['year']:04d}-{dob['month']:02d}-{dob['day']:02d}"
     try:
         born = datetime.date(dob["year"], dob["month"], dob["day"])
-    except ValueError:
+    except (ValueError, OverflowError):  # a year beyond C int range overflows
         return f"date_of_birth {shown} is not a calendar date"
     if born.year < 1900:
         return f"date_of_birth {shown} is before 1900"
