@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="checks run in parallel (default 1; fuzzing stays serial)")
     run.add_argument("--shard", help="run only shard i of n (e.g. 2/4) to split a run across CI machines")
     run.add_argument("--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target")
+    report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
+    report.add_argument("results", help="path of a run's results.json")
+    report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
+    report.add_argument("--previous", help="a previous run's results.json, to show what changed")
     serve = commands.add_parser("serve", help="run the reference server in the foreground")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=12111, help="port to listen on (default 12111)")
@@ -91,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from conformance.console import run_command
 
         return run_command(vars(args))
+    if args.command == "report":
+        from conformance.console import report_command
+
+        return report_command(args.results, args.output, args.previous)
     if args.command == "serve":
         return _serve(args)
     parser.error(f"unknown command {args.command}")

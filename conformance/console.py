@@ -11,10 +11,10 @@ from rich.table import Table
 
 from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.results import CheckResult, RunResult, Status
-from conformance.engine.runner import TargetUnreachable, run_suite, target, write_reports
+from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, target, write_reports
 from conformance.spec import SpecError
 
-EXIT_CONFORMS, EXIT_FAILS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_CONFORMS, EXIT_FAILS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 MARKS = {Status.PASSED: "[green]PASS[/]", Status.FAILED: "[red]FAIL[/]", Status.NOT_EXERCISED: "[yellow]SKIP[/]", Status.ERROR: "[magenta]ERROR[/]"}
 
 
@@ -27,7 +27,7 @@ def run_command(arguments: dict[str, Any]) -> int:
         with target(config) as base_url:
             console.print(f"conformance: testing {base_url}{' (embedded reference server)' if config.embedded else ''}")
             run = run_suite(config, base_url, progress=lambda result: _progress(console, result))
-    except ConfigError as exc:
+    except (ConfigError, KeyRefused) as exc:
         errors.print(f"conformance: {exc}")
         return EXIT_USAGE
     except SpecError as exc:
@@ -37,12 +37,29 @@ def run_command(arguments: dict[str, Any]) -> int:
         errors.print(f"conformance: target unreachable: {exc}")
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
-        errors.print("conformance: interrupted")
-        return 130
+        errors.print("conformance: interrupted before any check ran")
+        return EXIT_INTERRUPTED
     directory = write_reports(run, config.report_dir)
     _summary(console, run)
-    console.print(f"results: {directory / 'results.json'}  junit: {directory / 'junit.xml'}")
+    console.print(f"report: {directory / 'report.html'}\nresults: {directory / 'results.json'}  junit: {directory / 'junit.xml'}", soft_wrap=True)
+    if any(result.check_id == "run/interrupted" for result in run.results):
+        return EXIT_INTERRUPTED
     return EXIT_CONFORMS if run.conforms else EXIT_FAILS
+
+
+def report_command(results: str, output: str | None, previous: str | None) -> int:
+    """Render the HTML report again from a saved results.json."""
+    from pathlib import Path
+
+    from conformance.report import write_report
+
+    try:
+        path = write_report(Path(results), Path(output) if output else None, Path(previous) if previous else None)
+    except (OSError, ValueError, KeyError) as exc:
+        Console(stderr=True).print(f"conformance: cannot render {results}: {exc}")
+        return EXIT_USAGE
+    print(path)
+    return EXIT_CONFORMS
 
 
 def _progress(console: Console, result: CheckResult) -> None:

@@ -16,6 +16,16 @@ import httpx
 KEY_PATTERN = re.compile(r"\b((?:sk|pk|rk)_(?:test|live)_)[A-Za-z0-9_]+")
 SECRET_HEADERS = {"cookie", "set-cookie"}
 MAX_RATE_LIMIT_RETRIES = 3
+MAX_RESPONSE_BYTES = 32 * 2**20
+MAX_SHOWN_BODY = 64 * 1024  # what a report keeps of a body
+
+
+class ResponseTooSlow(Exception):
+    """The whole response did not arrive within the timeout."""
+
+
+class ResponseTooLarge(Exception):
+    """The response body is larger than the suite reads."""
 MAX_RETRY_AFTER = 10.0
 
 
@@ -47,6 +57,12 @@ def form_encode(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(value, bool):
         return [(prefix, "true" if value else "false")]
     return [(prefix, "" if value is None else str(value))]
+
+
+def _shown(body: str | None) -> str | None:
+    if body is None or len(body) <= MAX_SHOWN_BODY:
+        return body
+    return body[:MAX_SHOWN_BODY] + f"\n[... {len(body) - MAX_SHOWN_BODY} more characters not kept]"
 
 
 def _shown_header(name: str, value: str) -> str:
@@ -96,8 +112,8 @@ class Exchange:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": self.method, "url": self.url, "request_headers": self.request_headers, "request_body": self.request_body,
-            "status": self.status, "response_headers": self.response_headers, "response_body": self.response_text,
+            "method": self.method, "url": self.url, "request_headers": self.request_headers, "request_body": _shown(self.request_body),
+            "status": self.status, "response_headers": self.response_headers, "response_body": _shown(self.response_text),
             "error": self.error, "elapsed": round(self.elapsed, 4), "operation_id": self.operation_id, "curl": self.curl(),
         }
 
@@ -110,6 +126,7 @@ class ApiClient:
         self.api_key = api_key
         self.stripe_version = stripe_version
         self.pace = pace
+        self.timeout = timeout
         self.exchanges: list[Exchange] = []
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
         self._last = 0.0
@@ -157,11 +174,8 @@ class ApiClient:
             self._wait_for_pace()
             started = time.monotonic()
             try:
-                response = self._http.request(method, path, content=content, headers=sent)
-                exchange.status = response.status_code
-                exchange.response_headers = {name: redact(value) for name, value in response.headers.items()}
-                exchange.response_text = redact(response.text)
-            except httpx.HTTPError as exc:
+                self._receive(exchange, method, path, content, sent)
+            except (httpx.HTTPError, ResponseTooSlow, ResponseTooLarge) as exc:
                 exchange.error = redact(f"{type(exc).__name__}: {exc}")
             exchange.elapsed = time.monotonic() - started
             delay = _retry_after(exchange)
@@ -170,6 +184,23 @@ class ApiClient:
             time.sleep(delay)  # a sandbox's rate limit is not a finding: honour Retry-After and send again
         self.exchanges.append(exchange)
         return exchange
+
+    def _receive(self, exchange: Exchange, method: str, path: str, content: bytes | None, headers: dict[str, str]) -> None:
+        """Read the response within one overall deadline and a size cap: a server that drips bytes or
+        sends without end gets a classified error, not a hung run."""
+        deadline = time.monotonic() + self.timeout
+        exchange.status = None  # set only once the whole response has arrived
+        with self._http.stream(method, path, content=content, headers=headers) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_RESPONSE_BYTES:
+                    raise ResponseTooLarge(f"the response body exceeds {MAX_RESPONSE_BYTES // 2**20} MiB")
+                if time.monotonic() > deadline:
+                    raise ResponseTooSlow(f"the response took longer than {self.timeout:g} s")
+            exchange.response_headers = {name: redact(value) for name, value in response.headers.items()}
+            exchange.response_text = redact(bytes(body).decode("utf-8", "replace"))
+            exchange.status = response.status_code
 
     def _wait_for_pace(self) -> None:
         if self.pace > 0:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.engine.client import ApiClient
+from conformance.engine.client import ApiClient, redact
 from conformance.engine.config import RunConfig
 from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
 from conformance.engine.results import Category, CheckResult, Status
@@ -24,6 +24,9 @@ from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation, load_spec, operations
 
 
+SILENT_UNITS_BEFORE_GIVING_UP = 3
+
+
 @dataclass
 class Environment:
     """What units share in one worker: the spec, its validator and schemathesis schema, the target."""
@@ -31,6 +34,12 @@ class Environment:
     config: RunConfig
     base_url: str
     spec: dict[str, Any] = field(default_factory=load_spec)
+    silent_units: int = 0  # checks in a row that got no response at all
+
+    @property
+    def gone(self) -> bool:
+        """The target stopped answering: the remaining checks end at once instead of each timing out."""
+        return self.silent_units >= SILENT_UNITS_BEFORE_GIVING_UP
 
     @functools.cached_property
     def operations(self) -> dict[str, Operation]:
@@ -59,17 +68,30 @@ class CheckUnit:
         """Run in a fresh client and workbench; every response is validated; what was created is removed."""
         implemented = environment.config.operations
         client = environment.client()
+        if environment.gone:
+            client.close()
+            return CheckResult(check_id=self.check_id, category=self.category, title=self.check_id, status=Status.ERROR, operation_id=self.operation_id,
+                               detail=f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in a row got no response)"), client
         if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
             client.close()
             return CheckResult(check_id=self.check_id, category=self.category, title=self.check_id, status=Status.NOT_EXERCISED,
                                operation_id=self.operation_id, detail=f"the target's profile says it does not implement {self.operation_id}"), client
         bench = Workbench(client, environment.config.fixtures)
+        started = time.monotonic()
         try:
             result = self.body(environment, bench)
             _validate_all(environment, client, result)
+        except Exception as exc:  # a hostile or broken target must give a classified result, not a crash
+            result = CheckResult(
+                check_id=self.check_id, category=self.category, title=self.check_id, status=Status.ERROR, operation_id=self.operation_id,
+                detail=f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}",
+                exchanges=[exchange.to_dict() for exchange in client.exchanges[-3:]], duration=time.monotonic() - started,
+            )
         finally:
             bench.cleanup()
             client.close()
+        answered = any(exchange.status is not None for exchange in client.exchanges)
+        environment.silent_units = 0 if answered or not client.exchanges else environment.silent_units + 1
         if result.check_id in environment.config.expected_failures:
             result.expected_failure = True
         return result, client

@@ -25,6 +25,10 @@ class TargetUnreachable(Exception):
     """The target did not answer the first request."""
 
 
+class KeyRefused(Exception):
+    """The target answered the first request with 401: the API key is wrong for it."""
+
+
 @contextmanager
 def target(config: RunConfig) -> Iterator[str]:
     """The base URL to test: the given one, or an embedded reference server started for the run."""
@@ -47,6 +51,8 @@ def ensure_reachable(environment: Environment) -> None:
         client.close()
     if first.status is None:
         raise TargetUnreachable(f"{environment.base_url} did not answer: {first.error}")
+    if first.status == 401:
+        raise KeyRefused(f"{environment.base_url} refused the API key (401): check --api-key or CONFORMANCE_API_KEY")
 
 
 def validation_results(validator: ResponseValidator, exchanges: list[Exchange], operation_ids: list[str]) -> list[CheckResult]:
@@ -87,16 +93,23 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
     # Hypothesis runs one test per thread at a time: fuzzing stays on this thread, the rest fans out.
     concurrent = [unit for unit in units if unit.category != Category.FUZZING]
     serial = [unit for unit in units if unit.category == Category.FUZZING]
+    pool = ThreadPoolExecutor(max_workers=config.workers)
+    futures = [pool.submit(unit.run, environment) for unit in concurrent]
     try:
-        with ThreadPoolExecutor(max_workers=config.workers) as pool:
-            for outcome in pool.map(lambda unit: unit.run(environment), concurrent):
-                finish(outcome)
+        for future in futures:
+            finish(future.result())
         for unit in serial:
             finish(unit.run(environment))
     except KeyboardInterrupt:
-        # Units clean up after themselves; report what ran.
+        # Running units finish and clean up after themselves; queued ones are dropped; the report shows what ran.
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is None and future.result()[0] not in results:
+                finish(future.result())
         results.append(CheckResult(check_id="run/interrupted", category=Category.SEMANTICS, title="run interrupted", status=Status.ERROR,
-                                   detail=f"interrupted after {len(results)} of {len(units)} checks"))
+                                   detail=f"interrupted: {len(results)} of {len(units)} checks ran"))
+    finally:
+        pool.shutdown(wait=True)
     if "validation" in config.only:
         for result in validation_results(environment.validator, exchanges, list(environment.operations)):
             if result.check_id in config.expected_failures:
@@ -112,6 +125,12 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
     )
 
 
+def _previous_results(report_dir: Path, current: Path) -> Path | None:
+    """The newest earlier run's results.json in the same report directory, for the report's comparison."""
+    earlier = sorted(path for path in report_dir.glob("*/results.json") if path.parent.name not in ("latest", current.name))
+    return earlier[-1] if earlier else None
+
+
 def write_reports(run: RunResult, report_dir: Path) -> Path:
     """reports/<run>/results.json and junit.xml, and reports/latest as a copy of the newest run."""
     name = run.started.replace(":", "").replace("-", "") + f"-seed{run.seed}"
@@ -119,6 +138,9 @@ def write_reports(run: RunResult, report_dir: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     write_json(run, directory / "results.json")
     write_junit(run, directory / "junit.xml")
+    from conformance.report import write_report  # the report renders from results.json alone
+
+    write_report(directory / "results.json", directory / "report.html", previous_path=_previous_results(report_dir, directory))
     latest = report_dir / "latest"
     if latest.is_symlink() or latest.is_file():
         latest.unlink()

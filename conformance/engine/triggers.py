@@ -45,7 +45,8 @@ class SetupFailed(Exception):
     """A setup call did not succeed; carries the exchange that failed."""
 
     def __init__(self, what: str, exchange: Exchange) -> None:
-        super().__init__(f"setup failed: {what} answered {exchange.status or exchange.error}")
+        answer = exchange.error or f"{exchange.status} {exchange.response_text[:200]!r}"
+        super().__init__(f"setup failed: {what} answered {answer}")
         self.exchange = exchange
 
 
@@ -79,7 +80,8 @@ class Workbench:
         return value
 
     def _ok(self, what: str, exchange: Exchange) -> dict[str, Any]:
-        if exchange.status != 200 or not isinstance(exchange.json, dict):
+        """The created object, which must at least carry a string id."""
+        if exchange.status != 200 or not isinstance(exchange.json, dict) or not isinstance(exchange.json.get("id"), str):
             raise SetupFailed(what, exchange)
         return exchange.json
 

@@ -194,7 +194,11 @@ class Service:
             if stored is not None:
                 stored_fingerprint, status, body = stored
                 if stored_fingerprint != request_fingerprint:
-                    raise ApiError("idempotency_error", f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request.")
+                    # type: the official clients raise their IdempotencyError for this type only (else a generic APIError).
+                    raise ApiError(
+                        "idempotency_error", f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request.",
+                        type="idempotency_error",
+                    )
                 return status, body
             status, body = self._answer(run)
             db.put_idempotent(scope, key, request_fingerprint, status, body)

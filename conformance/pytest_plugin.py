@@ -1,0 +1,223 @@
+"""Run the conformance checks as pytest items: `pytest --conformance` or `pytest --conformance-base-url URL ...`.
+
+The plugin is loaded by the `pytest11` entry point in every pytest run of an environment where the
+project is installed, so it stays inert (it only adds its options) unless `--conformance` or
+`--conformance-base-url` is given; CONFORMANCE_* variables alone never activate it.
+
+Collection: when active, a `ConformanceSuite` collector (node id `conformance`) is appended to what
+the Session collects, and yields one `ConformanceCheck` per CheckUnit of `plan(config)`, named by its
+check id (`conformance::semantics/token-is-single-use`). Being ordinary collected items, they go
+through -k/-m/--deselect/--lf like any test, and every xdist worker collects the same list in
+the same order (the plan is deterministic for a configuration).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # the engine (schemathesis, openapi-core, ...) is imported only once the plugin is active
+    from conformance.engine.config import RunConfig
+    from conformance.engine.plan import CheckUnit, Environment
+    from conformance.engine.results import CheckResult
+
+# Command-line names of this plugin, keyed by RunConfig field (resolve_config's cli dict).
+OPTIONS: dict[str, tuple[str, str, str]] = {
+    "base_url": ("--conformance-base-url", "URL", "base URL of the target (default: the embedded reference server)"),
+    "api_key": ("--conformance-api-key", "KEY", "secret API key of the target (or CONFORMANCE_API_KEY)"),
+    "publishable_key": ("--conformance-publishable-key", "KEY", "publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)"),
+    "stripe_version": ("--conformance-stripe-version", "VERSION", "Stripe-Version header of v2 requests"),
+    "profile": ("--conformance-profile", "FILE", "target profile (YAML): keys, fixtures, expected failures"),
+    "seed": ("--conformance-seed", "N", "seed of the fuzzing"),
+    "max_examples": ("--conformance-max-examples", "N", "fuzzing examples per operation"),
+    "only": ("--conformance-only", "CATEGORIES", "comma-separated categories: fuzzing,error-codes,semantics,v1-tokens"),
+    "pace": ("--conformance-pace", "SECONDS", "seconds between requests, to stay within a sandbox's rate limits"),
+}
+PLUGIN_NAME = "conformance-run"
+BODY_LIMIT = 600  # characters of a response body shown in a failure
+EXCHANGES_SHOWN = 5  # last exchanges of a check shown in a failure (all with -vv)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "Stripe v2 Persons conformance checks")
+    group.addoption("--conformance", action="store_true", default=False,
+                    help="run the conformance checks (against the embedded reference server unless a base URL is given)")
+    for name, (flag, metavar, help_text) in OPTIONS.items():
+        # Values stay strings: resolve_config types and checks them, with the suite's own messages.
+        group.addoption(flag, dest=f"conformance_{name}", metavar=metavar, default=None, help=help_text)
+    group.addoption("--conformance-allow-live", dest="conformance_allow_live", action="store_true", default=False,
+                    help="allow a live-mode key against a non-loopback target")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (config.getoption("conformance") or config.getoption("conformance_base_url")):
+        return  # inert: the project's own test runs load this plugin too
+    from conformance.engine.config import ConfigError, resolve_config
+
+    cli: dict[str, Any] = {name: config.getoption(f"conformance_{name}") for name in OPTIONS}
+    cli["allow_live"] = config.getoption("conformance_allow_live") or None  # None: not given, the lower layers decide
+    try:
+        run_config = resolve_config(cli, environ=dict(os.environ))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"conformance: {_pytest_flags(str(exc))}") from None
+    config.addinivalue_line("markers", "conformance: a check of the Stripe v2 Persons conformance suite")
+    config.pluginmanager.register(ConformancePlugin(run_config), PLUGIN_NAME)
+
+
+def _pytest_flags(message: str) -> str:
+    """ConfigError speaks of `conformance run`'s flags (--base-url); name this plugin's instead."""
+    names = "|".join(re.escape(flag.removeprefix("--conformance-")) for flag, _, _ in OPTIONS.values())
+    return re.sub(rf"--({names}|allow-live)\b", r"--conformance-\1", message)
+
+
+class ConformancePlugin:
+    """Per-process state of an active run: the configuration, the target and the shared Environment."""
+
+    def __init__(self, run_config: RunConfig) -> None:
+        self.run_config = run_config
+        self._stack = ExitStack()  # keeps the embedded server running until the process unconfigures
+        self._environment: Environment | None = None
+
+    def scrub(self, text: str) -> str:
+        """Keys out of a text: the usual sk_/pk_/rk_ masking, and the configured keys whatever their form."""
+        from conformance.engine.client import redact
+
+        text = redact(text)
+        for key in (self.run_config.api_key, self.run_config.publishable_key):
+            if key:
+                text = text.replace(key, "***")
+        return text
+
+    def environment(self) -> Environment:
+        """The target (embedded server started once per process) and its Environment; checked reachable once."""
+        from conformance.engine.plan import Environment
+        from conformance.engine.runner import KeyRefused, TargetUnreachable, ensure_reachable, target
+
+        if self._environment is None:
+            try:
+                base_url = self._stack.enter_context(target(self.run_config))
+                environment = Environment(self.run_config, base_url)
+                ensure_reachable(environment)
+            except (TargetUnreachable, RuntimeError, OSError) as exc:
+                self._stack.close()
+                raise pytest.UsageError(self.scrub(f"conformance: the target is not reachable: {exc}")) from None
+            except KeyRefused as exc:
+                self._stack.close()
+                raise pytest.UsageError(self.scrub(f"conformance: {exc}")) from None
+            self._environment = environment
+        return self._environment
+
+    @pytest.hookimpl(tryfirst=True)  # before xdist spawns its workers: one clear error instead of one per worker
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        config = session.config
+        if config.option.collectonly:
+            return
+        xdist_controller = config.pluginmanager.has_plugin("dsession") and not hasattr(config, "workerinput")
+        if xdist_controller and self.run_config.embedded:
+            return  # each worker starts its own reference server
+        self.environment()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._stack.close()
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        if self._environment is not None:
+            where = self._environment.base_url + (" (embedded reference server)" if self.run_config.embedded else "")
+        else:
+            where = "embedded reference server" if self.run_config.embedded else str(self.run_config.base_url)
+        return self.scrub(f"conformance: target {where}, Stripe-Version {self.run_config.stripe_version}, "
+                          f"seed {self.run_config.seed}, categories {','.join(self.run_config.only)}")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+        report = yield
+        if isinstance(collector, pytest.Session) and report.passed:
+            report.result.append(ConformanceSuite.from_parent(collector, name="conformance", nodeid="conformance"))
+        return report
+
+
+class ConformanceSuite(pytest.Collector):
+    """The synthetic collector of the checks; never bound to a file."""
+
+    def collect(self) -> list[pytest.Item]:
+        from conformance.engine.plan import plan
+
+        plugin: ConformancePlugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
+        return [ConformanceCheck.from_parent(self, name=unit.check_id, unit=unit) for unit in plan(plugin.run_config)]
+
+
+class CheckFailure(Exception):
+    """A check that failed or could not reach its verdict; repr_failure prints its report, not a traceback."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.detail)
+        self.result = result
+
+
+class ConformanceCheck(pytest.Item):
+    def __init__(self, *, unit: CheckUnit, **kwargs: Any) -> None:
+        from conformance.engine.results import Category
+
+        super().__init__(**kwargs)
+        self.unit = unit
+        self.add_marker(pytest.mark.conformance)
+        # Carried into --junitxml as <properties>.
+        self.user_properties.append(("category", unit.category.value))
+        if unit.operation_id:
+            self.user_properties.append(("operation", unit.operation_id))
+        if unit.category == Category.ERROR_CODES:
+            self.user_properties.append(("code", unit.check_id.rsplit("/", 1)[-1]))
+
+    @property
+    def plugin(self) -> ConformancePlugin:
+        return self.config.pluginmanager.get_plugin(PLUGIN_NAME)
+
+    def runtest(self) -> None:
+        from conformance.engine.results import Status
+
+        run_config = self.plugin.run_config
+        result, _client = self.unit.run(self.plugin.environment())
+        failed = result.status in (Status.FAILED, Status.ERROR)
+        if result.status == Status.NOT_EXERCISED:
+            pytest.skip(self.plugin.scrub(result.detail or "not exercised"))
+        if result.expected_failure:
+            if failed:
+                pytest.xfail(self.plugin.scrub(run_config.expected_failures.get(result.check_id, "listed in expected_failures")))
+            pytest.fail(f"{result.check_id} unexpectedly passed: remove it from expected_failures", pytrace=False)
+        if failed:
+            raise CheckFailure(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailure):
+            return self.plugin.scrub("\n".join(self._report(excinfo.value.result)))
+        # Anything else (a bug, a transport error): the usual traceback, rendered to text so that keys
+        # held in locals (--showlocals) are scrubbed too.
+        return self.plugin.scrub(str(super().repr_failure(excinfo, style=style)))
+
+    def _report(self, result: CheckResult) -> list[str]:
+        from conformance.engine.results import Status
+
+        # The first line is what the short test summary (-r) shows.
+        if result.status == Status.ERROR:
+            lines = [f"ERROR, the check could not reach its verdict: {result.detail}"]
+            lines += [f"  expected: {result.expectation}"] if result.expectation else []
+        else:
+            lines = [f"expected {result.expectation}; {result.detail}" if result.expectation else result.detail]
+        if result.spec_location:
+            lines.append(f"  spec:     {result.spec_location}")
+        exchanges = result.exchanges if self.config.get_verbosity() >= 2 else result.exchanges[-EXCHANGES_SHOWN:]
+        if len(exchanges) < len(result.exchanges):
+            lines.append(f"  ({len(result.exchanges) - len(exchanges)} earlier exchanges not shown; -vv shows all)")
+        for number, exchange in enumerate(exchanges, start=len(result.exchanges) - len(exchanges) + 1):
+            body = exchange.get("response_body") or ""
+            shown = body[:BODY_LIMIT] + (f"... ({len(body)} characters)" if len(body) > BODY_LIMIT else "")
+            answer = f"{exchange['status']} {shown}" if exchange.get("status") is not None else f"no response: {exchange.get('error')}"
+            lines += [f"  exchange {number} of {len(result.exchanges)}:", f"    {exchange.get('curl', '')}", f"    -> {answer}"]
+        return lines
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, self.name

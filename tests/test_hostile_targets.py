@@ -1,0 +1,44 @@
+"""The suite against hostile targets: a classified result and the right exit code, within the timeouts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conformance.cli import main
+
+from .hostile import BEHAVIOURS, HostileServer, closed_port
+
+PLANTED_KEY = "sk_test_PLANTEDhostile0123456789"
+# The first request gets no usable HTTP answer: the target counts as unreachable (exit 3).
+UNREACHABLE = {"never answers", "closes mid-response", "wrong content-length", "drips bytes"}
+
+
+@pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
+def test_hostile_target_gets_a_classified_result(behaviour, tmp_path, capsys):
+    with HostileServer(behaviour) as url:
+        started = time.monotonic()
+        code = main(["run", "--base-url", url, "--api-key", PLANTED_KEY, "--timeout", "2", "--max-examples", "2",
+                     "--only", "semantics", "--report-dir", str(tmp_path)])
+        elapsed = time.monotonic() - started
+    output = capsys.readouterr()
+    assert code == (3 if behaviour in UNREACHABLE else 1), output
+    assert "Traceback" not in output.out + output.err
+    assert elapsed < 90, f"{behaviour} took {elapsed:.0f} s"
+    if code == 3:
+        assert "target unreachable" in output.err
+    else:
+        results = next(tmp_path.glob("*/results.json")).read_text()
+        assert '"status": "passed"' not in results or behaviour == "200 for everything"
+        assert '"status": "error"' in results or '"status": "failed"' in results
+    for text in (output.out, output.err, *(path.read_text(errors="replace") for path in tmp_path.rglob("*") if path.is_file())):
+        assert PLANTED_KEY not in text
+
+
+def test_target_down_at_start_exits_3(capsys, tmp_path):
+    code = main(["run", "--base-url", f"http://127.0.0.1:{closed_port()}", "--api-key", PLANTED_KEY, "--report-dir", str(tmp_path)])
+    output = capsys.readouterr()
+    assert code == 3
+    assert "target unreachable" in output.err and "Connect" in output.err
+    assert PLANTED_KEY not in output.out + output.err
