@@ -20,7 +20,7 @@ MARKS = {Status.PASSED: "[green]PASS[/]", Status.FAILED: "[red]FAIL[/]", Status.
 
 def run_command(arguments: dict[str, Any]) -> int:
     console = Console(stderr=False, highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, even in CI logs
     cli = {name: arguments.get(name) for name in ("base_url", "api_key", "publishable_key", "stripe_version", "profile", "report_dir", "seed", "max_examples", "only", "pace", "timeout", "allow_live", "workers", "shard")}
     try:
         config = resolve_config(cli)
@@ -56,7 +56,7 @@ def report_command(results: str, output: str | None, previous: str | None) -> in
     try:
         path = write_report(Path(results), Path(output) if output else None, Path(previous) if previous else None)
     except (OSError, ValueError, KeyError) as exc:
-        Console(stderr=True).print(f"conformance: cannot render {results}: {exc}")
+        Console(stderr=True, soft_wrap=True).print(f"conformance: cannot render {results}: {exc}")
         return EXIT_USAGE
     print(path)
     return EXIT_CONFORMS

@@ -96,6 +96,18 @@ def test_one_idempotency_key_creates_one_person(server, account):
     assert listed(server, account) == [responses[0].json()["id"]]
 
 
+def test_concurrent_updates_each_move_updated(server, account):
+    person = call(server, "POST", f"/v2/core/accounts/{account}/persons", {"given_name": "Busy"})
+    path = f"/v2/core/accounts/{account}/persons/{person['id']}"
+    responses = race(server, [request("POST", path, {"metadata": {"writer": str(n)}}) for n in range(10)])
+    assert outcomes(responses) == {(200, None): 10}
+    stamps = sorted(response.json()["updated"] for response in responses)
+    assert len(set(stamps)) == 10 and stamps[0] > person["updated"]  # distinct even within one millisecond
+    final = call(server, "GET", path)
+    assert final["updated"] == stamps[-1] and final["created"] == person["created"]
+    assert final["metadata"] == next(response.json() for response in responses if response.json()["updated"] == stamps[-1])["metadata"]
+
+
 RIVALS = {
     "representatives": (2, {"relationship": {"representative": True}}, "additional_representative_not_allowed"),
     "owners at 60%": (5, {"relationship": {"owner": True, "percent_ownership": "60"}}, "total_person_ownership_exceeded"),

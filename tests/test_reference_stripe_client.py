@@ -1,14 +1,15 @@
 """Stripe's official Python client (the `stripe` package) works against the reference server.
 
-Its v2 services, auto-pagination over `next_page_url`, and the exception class it raises for each
-error status. The default HTTP client (requests) speaks plain HTTP to the loopback address; retries
-are off so that the 429 answers at once.
+Its v2 services (and v1 tokens), auto-pagination over `next_page_url`, and the exception class it
+raises for each error status. The default HTTP client (requests) speaks plain HTTP to the loopback
+address, no custom http_client needed; retries are off so that the 429 answers at once.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ def test_persons_create_retrieve_update_list_delete(official, account):
         "metadata": {"keep": "1", "drop": "2"},
     })
     assert isinstance(jenny, AccountPerson) and jenny.id.startswith("person_test_")
-    assert (jenny.account, jenny.address.country, jenny.relationship.percent_ownership) == (account, "us", "0.8")
+    assert (jenny.account, jenny.address.country, jenny.relationship.percent_ownership) == (account, "us", Decimal("0.8"))  # the client's decimal
     assert jenny.id_numbers[0].to_dict() == {"type": "us_ssn_last_4"}
     assert persons.retrieve(account, jenny.id).to_dict() == jenny.to_dict()
 
@@ -72,6 +73,16 @@ def test_person_tokens_create_retrieve_and_are_used(official, account):
     assert v2.person_tokens.retrieve(account, token.id).used is True
 
 
+@pytest.mark.parametrize("params", [
+    {"person": {"first_name": "Jane", "dob": {"day": 1, "month": 2, "year": 1990}, "full_name_aliases": ["JD"], "relationship": {"owner": True, "percent_ownership": 80.5}}},
+    {"pii": {"id_number": "000000000"}},
+], ids=["person", "pii"])
+def test_v1_tokens_create_and_retrieve(official, params):
+    token = official().v1.tokens.create(params)
+    assert isinstance(token, stripe.Token) and (token.type, token.used) == (next(iter(params)), False)
+    assert official().v1.tokens.retrieve(token.id).to_dict() == token.to_dict()
+
+
 def _conflicting_retry(official: Official, account: str) -> Any:
     options = {"idempotency_key": secrets.token_hex(16)}
     official().v2.core.accounts.persons.create(account, {"given_name": "First"}, options)
@@ -87,6 +98,8 @@ ERRORS = {
                                  stripe.PermissionError, 403, "invalid_person_token"),
     "404 not_found": (lambda official, account: official().v2.core.accounts.persons.retrieve(account, "person_test_missing"),
                       stripe.InvalidRequestError, 404, "not_found"),
+    "404 resource_missing (v1)": (lambda official, account: official().v1.tokens.retrieve("cpt_missing"),
+                                  stripe.InvalidRequestError, 404, "resource_missing"),
     "409 idempotency_error": (_conflicting_retry, stripe.IdempotencyError, 409, "idempotency_error"),
     "429 account_rate_limit_exceeded": (lambda official, account: official().v2.core.accounts.persons.list("acct_reference_rate_limited"),
                                         stripe.RateLimitError, 429, "account_rate_limit_exceeded"),

@@ -134,7 +134,18 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
     return _checked(config)
 
 
+def _spec_decisions() -> dict[str, Any]:
+    """The spec's decisions where Stripe publishes nothing, as fixture defaults a profile may override."""
+    from conformance.spec import load_spec
+    from conformance.spec.catalog import defaults
+
+    decided = defaults(load_spec())
+    renamed = {"person_token_lifetime_seconds": "token_lifetime_seconds"}
+    return {renamed.get(name, name): value for name, value in decided.items()}
+
+
 def _checked(config: RunConfig) -> RunConfig:
+    config.fixtures = {**_spec_decisions(), **config.fixtures}
     if config.base_url is None:
         config.api_key = config.api_key or "sk_test_reference_secret"
         config.fixtures = {**REFERENCE_FIXTURES, "token_lifetime_seconds": 1.0, "max_wait_seconds": 5, **config.fixtures}

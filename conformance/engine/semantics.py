@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from conformance.engine.client import Exchange
@@ -107,23 +107,92 @@ def delete_then_not_found(bench: Workbench) -> None:
     expect(gone.status == 404 and gone.error_code == "not_found", "404 not_found after delete", f"got {gone.status} {gone.error_code}")
 
 
+def _walk(bench: Workbench, url: str, direction: str, max_pages: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """Follow `next_page_url` or `previous_page_url` verbatim; the ids seen and the pages."""
+    seen: list[str] = []
+    pages: list[dict[str, Any]] = []
+    while url and len(pages) < max_pages:
+        expect(url.startswith("/v2/"), f"{direction} relative (/v2/...)", f"got {url!r}")
+        page = ok(bench.client.request("GET", url, operation_id="list_persons"), "list persons")
+        pages.append(page)
+        seen += [person["id"] for person in page.get("data", [])]
+        url = page.get(direction)
+    return seen, pages
+
+
 def list_returns_every_person_once(bench: Workbench) -> None:
     account_id = bench.account()
-    ids = {_create(bench, account_id, {"given_name": f"Listed {index}"})["id"] for index in range(5)}
-    wait = float(bench.fixtures.get("list_consistency_seconds", 0))
-    deadline = time.monotonic() + wait
+    created = [_create(bench, account_id, {"given_name": f"Listed {index}"})["id"] for index in range(5)]
+    deadline = time.monotonic() + float(bench.fixtures.get("list_consistency_seconds", 0))
     while True:
-        seen, url, pages = [], f"{persons_path(account_id)}?limit=2", 0
-        while url and pages < 20:
-            expect(url.startswith("/v2/"), "next_page_url relative (/v2/...)", f"got {url!r}")
-            page = ok(bench.client.request("GET", url, operation_id="list_persons"), "list persons")
-            seen += [person["id"] for person in page.get("data", [])]
-            url, pages = page.get("next_page_url"), pages + 1
-        if set(seen) == ids or time.monotonic() >= deadline:
+        seen, pages = _walk(bench, f"{persons_path(account_id)}?limit=2", "next_page_url", max_pages=20)
+        if set(seen) == set(created) or time.monotonic() >= deadline:
             break
         time.sleep(0.5)  # Stripe documents v2 lists as eventually consistent
     expect(len(seen) == len(set(seen)), "each person once across pages", f"duplicates: {sorted({i for i in seen if seen.count(i) > 1})}")
-    expect(set(seen) == ids, f"the {len(ids)} persons created, across pages of 2", f"missing {sorted(ids - set(seen))}, unexpected {sorted(set(seen) - ids)}")
+    expect(set(seen) == set(created), f"the {len(created)} persons created, across pages of 2", f"missing {sorted(set(created) - set(seen))}, unexpected {sorted(set(seen) - set(created))}")
+    expect(len(pages) == 3 and pages[-1].get("next_page_url") is None, "3 pages of 2, 2 and 1, the last with next_page_url null",
+           f"{len(pages)} pages, the last next_page_url {pages[-1].get('next_page_url')!r}")
+    expect(pages[0].get("previous_page_url") is None, "previous_page_url null on the first page", f"got {pages[0].get('previous_page_url')!r}")
+    if bench.fixtures.get("list_order", "newest_first") == "newest_first":
+        expect(seen == created[::-1], "newest first (the spec's decision for list order)", f"order {seen}, created {created}")
+    back, _ = _walk(bench, pages[-1].get("previous_page_url") or "", "previous_page_url", max_pages=20)
+    expect(sorted(back) == sorted(seen[:-1]), "previous_page_url to walk back over the earlier pages", f"walked back over {back}")
+
+
+def representative_age_limit(bench: Workbench) -> None:
+    limit = int(bench.fixtures.get("representative_age_limit", 13))
+    today = date.today()
+
+    def born(years: int) -> dict[str, int]:
+        return {"day": 1, "month": 1, "year": today.year - years - 1}
+
+    old_enough = bench.client.request("POST", persons_path(bench.account()), json_body={"relationship": {"representative": True}, "date_of_birth": born(limit)}, operation_id="create_person")
+    expect(old_enough.status == 200, f"a representative aged {limit} to be accepted (age limit {limit})", f"got {old_enough.status} {old_enough.error_code}")
+    if old_enough.status == 200:
+        bench.created_persons.append((old_enough.url.split("/")[-2], old_enough.json["id"]))
+    too_young = bench.client.request("POST", persons_path(bench.account()), json_body={"relationship": {"representative": True}, "date_of_birth": born(limit - 2)}, operation_id="create_person")
+    error = (too_young.json or {}).get("error") if isinstance(too_young.json, dict) else None
+    expect(too_young.error_code == "date_of_birth_age_restriction" and isinstance(error, dict) and str(error.get("age_limit")) == str(limit),
+           f"date_of_birth_age_restriction with age_limit {limit!r} for a representative aged {limit - 1}", f"got {too_young.status} {too_young.response_text[:200]}")
+
+
+def dates_of_birth_are_validated(bench: Workbench) -> None:
+    account_id = bench.account()
+    future = date.today().year + 1
+    for dob, why in (({"day": 1, "month": 6, "year": future}, "a future date"), ({"day": 31, "month": 4, "year": 1990}, "31 April")):
+        answer = bench.client.request("POST", persons_path(account_id), json_body={"date_of_birth": dob}, operation_id="create_person")
+        expect(answer.error_code == "date_of_birth_invalid", f"date_of_birth_invalid for {why}", f"got {answer.status} {answer.error_code}")
+
+
+def update_replaces_arrays(bench: Workbench) -> None:
+    account_id = bench.account()
+    created = _create(bench, account_id, {"additional_names": [{"purpose": "alias", "full_name": "J. R."}, {"purpose": "maiden", "surname": "Smith"}], "nationalities": ["US", "CA"]})
+    updated = ok(bench.client.request("POST", persons_path(account_id, created["id"]), json_body={"additional_names": [{"purpose": "alias", "full_name": "Jen"}], "nationalities": ["FR"]}, operation_id="update_person"), "update person")
+    if bench.fixtures.get("update_arrays", "replace") == "replace":
+        names = [(name.get("purpose"), name.get("full_name")) for name in updated.get("additional_names") or []]
+        expect(names == [("alias", "Jen")], "update to replace additional_names (the spec's decision: arrays are replaced)", f"got {names}")
+        expect([str(n).lower() for n in updated.get("nationalities") or []] == ["fr"], "update to replace nationalities", f"got {updated.get('nationalities')!r}")
+
+
+ODD_INPUTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("a 10,000-character given_name", {"given_name": "J" * 10_000}),
+    ("astral, NUL, right-to-left and combining characters", {"given_name": "\U0001F600\x00\u202e\u0301", "surname": "\U00010348" * 50}),
+    ("an overflowing date_of_birth year", {"date_of_birth": {"day": 1, "month": 1, "year": 2**70}}),
+    ("negative date_of_birth members", {"date_of_birth": {"day": -1, "month": -1, "year": -1}}),
+    ("200 metadata keys", {"metadata": {f"k{index}": "v" * 500 for index in range(200)}}),
+    ("an unknown member", {"given_name": "Jenny", "unknown_member": {"nested": [1, 2, 3]}}),
+    ("a wrongly typed member", {"relationship": {"owner": "yes", "percent_ownership": 80}}),
+)
+
+
+def odd_input_never_breaks_the_server(bench: Workbench) -> None:
+    account_id = bench.account()
+    for what, body in ODD_INPUTS:
+        answer = bench.client.request("POST", persons_path(account_id), json_body=body, operation_id="create_person")
+        expect(answer.status is not None and answer.status < 500, f"a 4xx or a 200, never a 5xx, for {what}", f"got {answer.status or answer.error}")
+        if answer.status == 200 and isinstance(answer.json, dict):
+            bench.created_persons.append((account_id, answer.json.get("id", "")))
 
 
 def accounts_are_isolated(bench: Workbench) -> None:
@@ -222,6 +291,10 @@ CHECKS: dict[str, tuple[Category, SemanticCheck]] = {
     "semantics/metadata-null-removes-a-key": (Category.SEMANTICS, metadata_null_removes_a_key),
     "semantics/delete-then-not-found": (Category.SEMANTICS, delete_then_not_found),
     "semantics/list-returns-every-person-once": (Category.SEMANTICS, list_returns_every_person_once),
+    "semantics/representative-age-limit": (Category.SEMANTICS, representative_age_limit),
+    "semantics/dates-of-birth-are-validated": (Category.SEMANTICS, dates_of_birth_are_validated),
+    "semantics/update-replaces-arrays": (Category.SEMANTICS, update_replaces_arrays),
+    "semantics/odd-input-never-breaks-the-server": (Category.SEMANTICS, odd_input_never_breaks_the_server),
     "semantics/accounts-are-isolated": (Category.SEMANTICS, accounts_are_isolated),
     "semantics/token-is-single-use": (Category.SEMANTICS, token_is_single_use),
     "semantics/token-expiry-is-as-configured": (Category.SEMANTICS, token_expiry_is_as_configured),

@@ -168,7 +168,8 @@ class ReferenceApp:
         return self._json(404, {"error": {"code": "not_found", "message": f"Unrecognized request URL ({request.method}: {request.url.path})."}})
 
     async def _not_allowed(self, request: Request, exc: Exception) -> Response:
-        return self._json(405, {"error": {"code": "method_not_allowed", "message": f"{request.method} is not allowed on {request.url.path}."}})
+        allow = {"Allow": exc.headers["Allow"]} if isinstance(getattr(exc, "headers", None), dict) and "Allow" in exc.headers else {}
+        return self._json(405, {"error": {"code": "method_not_allowed", "message": f"{request.method} is not allowed on {request.url.path}."}}, allow)
 
     # ------------------------------------------------------------- validation
     async def _call(self, request: Request, operation_id: str | None) -> Call:
