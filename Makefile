@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test spec clean
+.PHONY: run test spec mutation benchmark clean
 
 run: $(STAMP)
 	$(BIN)/conformance run
@@ -14,6 +14,14 @@ test: $(STAMP)
 
 spec: $(STAMP)
 	$(BIN)/conformance spec
+
+# The suite against every fault-injected mutant: caught or missed, by which check, and the score.
+mutation: $(STAMP)
+	$(BIN)/python scripts/mutation.py
+
+# The same, beside plain schemathesis, written to docs/benchmarks.md.
+benchmark: $(STAMP)
+	$(BIN)/python scripts/mutation.py --with-schemathesis --write docs/benchmarks.md
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'

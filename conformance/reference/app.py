@@ -242,8 +242,8 @@ class ReferenceApp:
             content_type="application/json" if raw is not None else content_type,
             body=(raw or None) if raw is not None else None,
         )
-        result = self.openapi.unmarshal_request(spec_request)
-        for error in result.errors:
+        # Validation only (not unmarshalling): half the cost per request, and the service needs no typed values but `limit`.
+        for error in self.openapi.request_validator.iter_errors(spec_request):
             name = type(error).__name__
             if "Security" in name or (raw is None and "Body" in name):
                 continue  # keys are checked above; v1 form bodies below
@@ -254,7 +254,10 @@ class ReferenceApp:
             errors = list(self._form_validator.iter_errors(body))
             if errors:
                 raise _body_error(errors, "invalid form body")
-        return dict(result.parameters.query) if result.parameters else {}
+        query: dict[str, Any] = dict(request.query_params)
+        if "limit" in query:
+            query["limit"] = int(query["limit"])  # valid against the spec's integer schema, checked above
+        return query
 
 
 def _reject_constant(name: str) -> Any:

@@ -1,0 +1,5 @@
+"""The HTML conformance report: one self-contained page rendered from a run's results.json."""
+
+from conformance.report.render import render_report, rerun_command, write_report
+
+__all__ = ["render_report", "rerun_command", "write_report"]
