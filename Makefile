@@ -10,7 +10,7 @@ run: $(STAMP)
 	$(BIN)/conformance run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 spec: $(STAMP)
 	$(BIN)/conformance spec
