@@ -145,11 +145,13 @@ def _spec_decisions() -> dict[str, Any]:
 
 
 def _checked(config: RunConfig) -> RunConfig:
-    config.fixtures = {**_spec_decisions(), **config.fixtures}
+    defaults = _spec_decisions()
     if config.base_url is None:
         config.api_key = config.api_key or "sk_test_reference_secret"
-        config.fixtures = {**REFERENCE_FIXTURES, "token_lifetime_seconds": 1.0, "max_wait_seconds": 5, **config.fixtures}
-    else:
+        # The embedded server is started with one-second person tokens, so token_expired is exercised.
+        defaults.update(REFERENCE_FIXTURES, token_lifetime_seconds=1.0, max_wait_seconds=5)
+    config.fixtures = {**defaults, **config.fixtures}  # the profile's fixtures win
+    if config.base_url is not None:
         parts = urlsplit(config.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"--base-url must be an http(s) URL, not {config.base_url!r}")

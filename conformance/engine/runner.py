@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance.engine.client import ApiClient, Exchange, redact
-from conformance.engine.config import RunConfig
+from conformance.engine.config import CATEGORIES, RunConfig
 from conformance.engine.plan import CheckUnit, Environment, plan
 from conformance.engine.results import Category, CheckResult, RunResult, Status, write_json, write_junit
 from conformance.engine.validation import ResponseValidator
@@ -75,6 +74,22 @@ def validation_results(validator: ResponseValidator, exchanges: list[Exchange], 
     return results
 
 
+def reproduce_command(config: RunConfig) -> str:
+    """The command that runs the same checks again with the same seed (keys come from the environment)."""
+    words = ["conformance", "run"]
+    if not config.embedded:
+        words += ["--base-url", str(config.base_url)]
+    if config.profile:
+        words += ["--profile", str(config.profile)]
+    words += ["--seed", str(config.seed), "--max-examples", str(config.max_examples)]
+    if set(config.only) != set(CATEGORIES):
+        words += ["--only", ",".join(config.only)]
+    if config.shard != (1, 1):
+        words += ["--shard", f"{config.shard[0]}/{config.shard[1]}"]
+    command = " ".join(shlex.quote(word) for word in words)
+    return redact(command if config.embedded else "CONFORMANCE_API_KEY=... " + command)
+
+
 def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None) -> RunResult:
     environment = Environment(config, base_url)
     ensure_reachable(environment)
@@ -121,7 +136,7 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         target={"base_url": base_url if not config.embedded else f"{base_url} (embedded reference server)", "stripe_version": config.stripe_version,
                 "profile": str(config.profile) if config.profile else None, "api_key": redact(config.api_key or "")},
         spec_version=environment.spec["info"]["version"], seed=config.seed, started=started_at, duration=time.monotonic() - started,
-        command=redact(" ".join(shlex.quote(arg) for arg in ["conformance", *sys.argv[1:]])), results=results, requests=len(exchanges),
+        command=reproduce_command(config), results=results, requests=len(exchanges),
     )
 
 
