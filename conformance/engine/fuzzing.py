@@ -9,6 +9,7 @@ a documented business-rule 4xx does not.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,6 +56,38 @@ def _send(bench: Workbench, operation: Operation, case: Any) -> Exchange:
     )
 
 
+@dataclass
+class _Findings:
+    """The requests of one fuzzing check that broke the contract: all counted, the first few kept to show."""
+
+    validator: ResponseValidator
+    count: int = 0
+    shown: list[Exchange] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def judge(self, exchange: Exchange) -> None:
+        found = list(self.validator.problems(exchange))
+        if exchange.status is not None and exchange.status >= 500:
+            found.insert(0, f"server error {exchange.status}")
+        if not found:
+            return
+        self.count += 1
+        if len(self.shown) < MAX_SHOWN_FAILURES:
+            self.shown.append(exchange)
+            self.lines.append(f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}: {found[0]}")
+
+    def conclude(self, result: CheckResult, sent: list[Exchange], started: float, passing: str) -> CheckResult:
+        if self.count:
+            result.status = Status.FAILED
+            result.detail = f"{self.count} of {len(sent)} requests broke the contract (first {len(self.lines)} shown): " + " | ".join(self.lines)
+            result.exchanges = [exchange.to_dict() for exchange in self.shown]
+        elif result.status == Status.PASSED:
+            result.detail = f"{len(sent)} {passing}, all conforming"
+            result.exchanges = [exchange.to_dict() for exchange in sent[-3:]]
+        result.duration = time.monotonic() - started
+        return result
+
+
 def fuzz_operation(bench: Workbench, validator: ResponseValidator, schema: Any, operation: Operation, account_id: str, *, max_examples: int, seed_value: int) -> CheckResult:
     result = CheckResult(
         check_id=f"fuzzing/{operation.operation_id}", category=Category.FUZZING, title=f"fuzzing {operation.label}",
@@ -63,8 +96,7 @@ def fuzz_operation(bench: Workbench, validator: ResponseValidator, schema: Any, 
         spec_location=f"paths.{operation.path}.{operation.method}",
     )
     started, first = time.monotonic(), len(bench.client.exchanges)
-    failures: list[Exchange] = []
-    problems: list[str] = []
+    findings = _Findings(validator)
     try:
         fixed = _objects(bench, operation, account_id)
         api_operation = schema[operation.path][operation.method.upper()]
@@ -75,28 +107,14 @@ def fuzz_operation(bench: Workbench, validator: ResponseValidator, schema: Any, 
                   suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate], print_blob=False)
         @given(strategy)
         def run_case(case: Any) -> None:
-            exchange = _send(bench, operation, case)
-            found = validator.problems(exchange)
-            if exchange.status is not None and exchange.status >= 500:
-                found.insert(0, f"server error {exchange.status}")
-            if found and len(failures) < MAX_SHOWN_FAILURES:
-                failures.append(exchange)
-                problems.append(f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}: {found[0]}")
+            findings.judge(_send(bench, operation, case))
 
         run_case()
     except SetupFailed as exc:
         result.status, result.detail = Status.ERROR, str(exc)
     except Unsatisfiable as exc:
         result.status, result.detail = Status.ERROR, f"schemathesis could not generate requests: {exc}"
-    sent = bench.client.exchanges[first:]
-    if problems:
-        result.status, result.detail = Status.FAILED, f"{len(problems)} of {len(sent)} requests failed (first shown): " + " | ".join(problems)
-        result.exchanges = [exchange.to_dict() for exchange in failures]
-    else:
-        result.detail = result.detail or f"{len(sent)} requests, all conforming"
-        result.exchanges = [exchange.to_dict() for exchange in sent[-3:]]
-    result.duration = time.monotonic() - started
-    return result
+    return findings.conclude(result, bench.client.exchanges[first:], started, "requests")
 
 
 def load_schema(spec: dict[str, Any]) -> Any:
@@ -116,8 +134,7 @@ def fuzz_stateful(bench: Workbench, validator: ResponseValidator, schema: Any, o
         spec_location="paths.*.responses.200.links",
     )
     started, first = time.monotonic(), len(bench.client.exchanges)
-    failures: list[Exchange] = []
-    problems: list[str] = []
+    findings = _Findings(validator)
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
@@ -125,14 +142,8 @@ def fuzz_stateful(bench: Workbench, validator: ResponseValidator, schema: Any, o
                 case.path_parameters["account_id"] = account_id
 
         def call(self, case: Any, **kwargs: Any) -> Response:
-            operation = operations_by_route[(case.method.lower(), case.operation.path)]
-            exchange = _send(bench, operation, case)
-            found = validator.problems(exchange)
-            if exchange.status is not None and exchange.status >= 500:
-                found.insert(0, f"server error {exchange.status}")
-            if found and len(failures) < MAX_SHOWN_FAILURES:
-                failures.append(exchange)
-                problems.append(f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}: {found[0]}")
+            exchange = _send(bench, operations_by_route[(case.method.lower(), case.operation.path)], case)
+            findings.judge(exchange)
             prepared = requests.Request(exchange.method, exchange.url).prepare()
             headers = {name.lower(): [value] for name, value in exchange.response_headers.items()}
             return Response(exchange.status or 599, headers, exchange.response_text.encode(), prepared, exchange.elapsed, verify=False)
@@ -151,12 +162,4 @@ def fuzz_stateful(bench: Workbench, validator: ResponseValidator, schema: Any, o
         pass  # the target's state steered a replay elsewhere (as schemathesis, end the exploration there)
     except SetupFailed as exc:
         result.status, result.detail = Status.ERROR, str(exc)
-    sent = bench.client.exchanges[first:]
-    if problems:
-        result.status, result.detail = Status.FAILED, f"{len(problems)} of {len(sent)} requests failed (first shown): " + " | ".join(problems)
-        result.exchanges = [exchange.to_dict() for exchange in failures]
-    elif result.status == Status.PASSED:
-        result.detail = f"{len(sent)} requests in linked sequences, all conforming"
-        result.exchanges = [exchange.to_dict() for exchange in sent[-3:]]
-    result.duration = time.monotonic() - started
-    return result
+    return findings.conclude(result, bench.client.exchanges[first:], started, "requests in linked sequences")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,43 +12,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from conformance.engine.client import Exchange
 from conformance.spec import operations
 from conformance.spec.catalog import Operation
-
-SPEC_HOST = "https://api.stripe.com"
-
-
-@dataclass
-class _Request:
-    host_url: str
-    path: str
-    method: str
-    parameters: RequestParameters
-    content_type: str
-    body: bytes | None
-
-
-@dataclass
-class _Response:
-    status_code: int
-    content_type: str
-    headers: Headers
-    data: bytes
-
-
-def _leaves(errors: list[Any]) -> list[Any]:
-    found = []
-    for error in errors:
-        found.extend(_leaves(list(error.context)) if getattr(error, "context", None) else [error])
-    return found
-
-
-def describe(exc: BaseException) -> str:
-    """One readable line per schema problem, with the JSON path where it is."""
-    cause = exc.__cause__
-    details = [
-        f"{'/'.join(str(part) for part in error.absolute_path) or '(body)'}: {error.message}"
-        for error in _leaves(list(getattr(cause, "schema_errors", None) or []))
-    ]
-    return "; ".join(sorted(set(details))) if details else str(exc)
+from conformance.spec.openapi_core_io import SpecRequest, SpecResponse, explain
 
 
 class ResponseValidator:
@@ -76,12 +39,11 @@ class ResponseValidator:
             documented = ", ".join(str(status) for status in operation.statuses)
             return [f"status {exchange.status} is not documented for {operation.operation_id} (documented: {documented})"]
         url = urlsplit(exchange.url)
-        request = _Request(
-            host_url=SPEC_HOST, path=url.path, method=exchange.method.lower(),
+        request = SpecRequest(
+            path=url.path, method=exchange.method.lower(),
             parameters=RequestParameters(query=ImmutableMultiDict(), header=Headers(), cookie=ImmutableMultiDict(), path={}),
             content_type="application/json", body=None,
         )
         content_type = exchange.response_headers.get("content-type", "").split(";")[0].strip()
-        response = _Response(exchange.status, content_type, Headers(exchange.response_headers), exchange.response_text.encode())
-        result = self.openapi.unmarshal_response(request, response)
-        return [describe(error) for error in result.errors]
+        response = SpecResponse(exchange.status, content_type, Headers(exchange.response_headers), exchange.response_text.encode())
+        return [explain(error) for error in self.openapi.response_validator.iter_errors(request, response)]

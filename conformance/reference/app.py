@@ -18,7 +18,7 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -28,23 +28,11 @@ from conformance.reference.errors import ApiError
 from conformance.reference.formdata import decode_form
 from conformance.reference.service import Service
 from conformance.spec import load_spec, operations, schema_validator
+from conformance.spec.openapi_core_io import SpecRequest, describe, leaf_errors, schema_errors
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
-SPEC_HOST = "https://api.stripe.com"  # openapi-core matches paths under the spec's server
 log = logging.getLogger("conformance.reference")
-
-
-@dataclass
-class _SpecRequest:
-    """A request as openapi-core's Request protocol wants it."""
-
-    host_url: str
-    path: str
-    method: str
-    parameters: RequestParameters
-    content_type: str
-    body: bytes | None
 
 
 @dataclass
@@ -80,30 +68,13 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def _describe(error: Any) -> str:
-    where = ".".join(str(part) for part in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
-
-
-def _schema_errors(exc: BaseException) -> list[Any]:
-    cause = exc.__cause__
-    return list(getattr(cause, "schema_errors", []) or [])
-
-
-def _leaf_errors(errors: list[Any]) -> list[Any]:
-    leaves = []
-    for error in errors:
-        leaves.extend(_leaf_errors(list(error.context)) if error.context else [error])
-    return leaves
-
-
 def _body_error(errors: list[Any], fallback: str) -> ApiError:
     """The documented code a schema violation stands for, else Stripe's generic invalid_fields."""
-    leaves = _leaf_errors(errors)
+    leaves = leaf_errors(errors)
     for error in leaves:
         if error.validator == "required" and "'country'" in error.message and any("address" in str(part) for part in error.absolute_path):
-            return ApiError("address_country_required", f"{_describe(error)} (an address needs a country).")
-    detail = "; ".join(sorted({_describe(error) for error in leaves})[:5]) or fallback
+            return ApiError("address_country_required", f"{describe(error)} (an address needs a country).")
+    detail = "; ".join(sorted({describe(error) for error in leaves})[:5]) or fallback
     return ApiError("invalid_fields", f"Invalid request: {detail}")
 
 
@@ -154,6 +125,8 @@ class ReferenceApp:
                 return self._json(status, body)
             except ApiError as error:
                 return self._json(error.status, _v1_error(error) if v1 else error.body(), error.headers)
+            except ClientDisconnect:  # the client left before its body arrived: nobody to answer, not a server error
+                return Response(status_code=400)
             except Exception:  # the server answers every request, even on its own bugs
                 log.exception("internal error on %s %s", request.method, request.url.path)
                 return self._json(500, {"error": {"type": "api_error", "code": "internal_error", "message": "An internal error occurred."}})
@@ -173,7 +146,12 @@ class ReferenceApp:
 
     # ------------------------------------------------------------- validation
     async def _call(self, request: Request, operation_id: str | None) -> Call:
-        caller = self.keys.caller(request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        if authorization and not authorization.isascii():
+            # Header bytes outside ASCII arrive as Latin-1 text, which base64 refuses with a bare ValueError
+            # (`Authorization: Basic \xff\xfe` was a 500); no key has them.
+            raise ApiError("authentication_required", "Invalid API Key provided.", type="invalid_request_error")
+        caller = self.keys.caller(authorization)
         if caller.publishable and not (operation_id and self.operations[operation_id].publishable_key_allowed):
             raise ApiError("authentication_required", "This API call cannot be made with a publishable API key; use a secret key.", type="invalid_request_error")
         raw = await self._read_body(request)
@@ -186,7 +164,7 @@ class ReferenceApp:
         elif request.method == "POST":
             if raw and content_type != "application/x-www-form-urlencoded":
                 raise ApiError("invalid_request", f"v1 bodies are form-encoded (application/x-www-form-urlencoded), not {content_type or 'untyped'}.", status=400)
-            body = decode_form(raw, self.spec, {"$ref": "#/components/schemas/TokenCreateParams"}) if operation_id else {}
+            body = self._form_body(raw) if operation_id else {}
         else:
             body = {}
         query, headers = dict(request.query_params), Headers(request.headers.items())
@@ -210,6 +188,17 @@ class ReferenceApp:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _form_body(self, raw: bytes) -> dict[str, Any]:
+        """A v1 form body; bracket keys nest it, so it gets the same depth limit as JSON (10,000 brackets were a 500)."""
+        too_deep = ApiError("invalid_request", f"The form body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        try:
+            body = decode_form(raw, self.spec, {"$ref": "#/components/schemas/TokenCreateParams"})
+        except RecursionError:
+            raise too_deep from None
+        if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise too_deep
+        return body
+
     @staticmethod
     def _json_body(raw: bytes, content_type: str, method: str) -> dict[str, Any]:
         if not raw.strip():
@@ -217,20 +206,27 @@ class ReferenceApp:
         if method != "POST" or content_type != "application/json":
             raise ApiError("unsupported_media_type", f"v2 request bodies must be application/json, not {content_type or 'untyped'}.", status=415)
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_parse_float)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ApiError("invalid_json", f"The body is not valid JSON: {exc}.") from exc
         if not isinstance(body, dict):
             raise ApiError("invalid_fields", "The body must be a JSON object.")
         if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise ApiError("invalid_fields", f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        try:  # "\ud800" parses to a lone surrogate, which no response can encode: it was stored, then a 500 on every read
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ApiError("invalid_json", f"The body is not valid JSON: a \\u escape stands for a lone surrogate ({exc.object[exc.start:exc.end]!r}), not a character.") from exc
         return body
 
     def _validate(self, request: Request, operation_id: str, raw: bytes | None, body: dict[str, Any], content_type: str) -> dict[str, Any]:
         """Check parameters and body against the spec; return the typed query parameters."""
         operation = self.operations[operation_id]
-        spec_request = _SpecRequest(
-            host_url=SPEC_HOST,
+        names = [name for name, _ in request.query_params.multi_items()]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:  # openapi-core checks the first value, the handler would read the last: `limit=10&limit=abc` was a 500
+            raise ApiError("invalid_fields", f"Invalid request: query parameter {', '.join(repeated)} given more than once.")
+        spec_request = SpecRequest(
             path=request.url.path,
             method=request.method.lower(),
             parameters=RequestParameters(
@@ -248,8 +244,8 @@ class ReferenceApp:
             if "Security" in name or (raw is None and "Body" in name):
                 continue  # keys are checked above; v1 form bodies below
             if "Body" in name:
-                raise _body_error(_schema_errors(error), str(error))
-            raise ApiError("invalid_fields", f"Invalid request: {error}{': ' + '; '.join(_describe(e) for e in _schema_errors(error)) if _schema_errors(error) else ''}")
+                raise _body_error(schema_errors(error), str(error))
+            raise ApiError("invalid_fields", f"Invalid request: {error}{': ' + '; '.join(describe(e) for e in schema_errors(error)) if schema_errors(error) else ''}")
         if raw is None and operation.method == "post":
             errors = list(self._form_validator.iter_errors(body))
             if errors:
@@ -262,6 +258,14 @@ class ReferenceApp:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _parse_float(text: str) -> float | int:
+    """A JSON number with a fraction or exponent. JSON Schema counts 1.0 (and 1e-400, which is 0.0) as
+    an integer, so an integral value becomes an int: the rules format and compare integer members as
+    ints (a float day of birth was a 500)."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 def _v1_error(error: ApiError) -> dict[str, Any]:
