@@ -7,7 +7,6 @@ Selection is checked by collecting in this process, where no target is started.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import xml.etree.ElementTree as ElementTree
@@ -24,6 +23,8 @@ from conformance.engine.semantics import CHECKS
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.reference.auth import DEFAULT_KEYS
 from conformance.reference.server import RunningServer, ServerOptions
+
+from .mutants import rewrite_json
 
 pytest_plugins = ["pytester"]
 
@@ -75,47 +76,17 @@ def _output(result: pytest.RunResult) -> str:
     return result.stdout.str() + "\n" + result.stderr.str()
 
 
-def _flip_livemode(app: Any) -> Any:
-    """ASGI middleware: every JSON response says the opposite livemode (a server that gets the mode wrong)."""
-
-    def flip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {name: (not item if name == "livemode" and isinstance(item, bool) else flip(item)) for name, item in value.items()}
-        return [flip(item) for item in value] if isinstance(value, list) else value
-
-    async def middleware(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        body = bytearray()
-
-        async def buffered(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            if message["type"] != "http.response.body":
-                await send(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            content = bytes(body)
-            headers = [(name, value) for name, value in start.get("headers", []) if name.lower() != b"content-length"]
-            if any(name.lower() == b"content-type" and b"json" in value for name, value in headers):
-                content = json.dumps(flip(json.loads(content))).encode()
-            await send({**start, "headers": [*headers, (b"content-length", str(len(content)).encode())]})
-            await send({"type": "http.response.body", "body": content})
-
-        await app(scope, receive, buffered)
-
-    return middleware
+def _flip(value: Any) -> Any:
+    """Every livemode the opposite (a server that gets the mode wrong)."""
+    if isinstance(value, dict):
+        return {name: (not item if name == "livemode" and isinstance(item, bool) else _flip(item)) for name, item in value.items()}
+    return [_flip(item) for item in value] if isinstance(value, list) else value
 
 
 @pytest.fixture(scope="module")
 def broken_server() -> Iterator[RunningServer]:
     """A reference server that answers livemode wrong, and accepts the planted key (to show it never leaks)."""
-    with RunningServer(ServerOptions(middleware=(_flip_livemode,), keys=(*DEFAULT_KEYS, PLANTED_KEY))) as server:
+    with RunningServer(ServerOptions(middleware=(rewrite_json(_flip),), keys=(*DEFAULT_KEYS, PLANTED_KEY))) as server:
         yield server
 
 
@@ -165,7 +136,7 @@ def test_a_broken_server_fails_with_the_exchanges(run: Callable[..., pytest.RunR
     assert any(line.startswith(f"FAILED conformance::{LIVEMODE_CHECK}") for line in report), report
     failure = result.stdout.str().split(f"_ {LIVEMODE_CHECK} _", 1)[1]
     assert "expected livemode False with a test key; got True" in failure
-    assert "curl -X POST" in failure and '"livemode": true' in failure
+    assert "curl -X POST" in failure and '"livemode":true' in failure
     assert "Bearer sk_test_***" in failure
     assert PLANTED_KEY not in _output(result)
 

@@ -15,6 +15,8 @@ from conformance.engine.runner import run_suite, target, write_reports
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.report import write_report
 
+from .mutants import rewrite_json
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--disable-quic"]
@@ -22,46 +24,18 @@ ONLY = "error-codes,semantics"
 INJECTED = "<script>window.__pwned = true</script>"
 
 
-def break_bodies(app: Any) -> Any:
-    """ASGI middleware: persons lose their `object` member, `not_found` becomes `resource_missing`, error messages carry markup."""
+def _broken(data: Any) -> Any:
+    """Persons lose their `object` member, `not_found` becomes `resource_missing`, error messages carry markup."""
+    if isinstance(data, dict) and data.get("object") == "v2.core.account_person":
+        data = {name: value for name, value in data.items() if name != "object"}
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        code = "resource_missing" if error.get("code") == "not_found" else error.get("code")
+        data = {**data, "error": {**error, "code": code, "message": f"{error.get('message', '')} {INJECTED}"}}
+    return data
 
-    def mutate(body: bytes) -> bytes:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return body
-        if isinstance(data, dict) and data.get("object") == "v2.core.account_person":
-            del data["object"]
-        error = data.get("error") if isinstance(data, dict) else None
-        if isinstance(error, dict):
-            error["message"] = f"{error.get('message', '')} {INJECTED}"
-            if error.get("code") == "not_found":
-                error["code"] = "resource_missing"
-        return json.dumps(data).encode()
 
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def buffered(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    body = mutate(b"".join(chunks))
-                    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-                    await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-                    await send({"type": "http.response.body", "body": body})
-            else:
-                await send(message)
-
-        await app(scope, receive, buffered)
-
-    return wrapped
+break_bodies = rewrite_json(_broken)
 
 
 def run_report(config: Any, base_url: str) -> tuple[Path, dict[str, Any]]:
