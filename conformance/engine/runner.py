@@ -74,6 +74,16 @@ def validation_results(validator: ResponseValidator, exchanges: list[Exchange], 
     return results
 
 
+def _shutdown_ignoring_interrupts(pool: ThreadPoolExecutor, *, cancel_futures: bool) -> None:
+    """Wait for the running checks to finish their clean-up, even through a second Ctrl-C."""
+    while True:
+        try:
+            pool.shutdown(wait=True, cancel_futures=cancel_futures)
+            return
+        except KeyboardInterrupt:
+            cancel_futures = True
+
+
 def reproduce_command(config: RunConfig) -> str:
     """The command that runs the same checks again with the same seed (keys come from the environment)."""
     words = ["conformance", "run"]
@@ -117,14 +127,14 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
             finish(unit.run(environment))
     except KeyboardInterrupt:
         # Running units finish and clean up after themselves; queued ones are dropped; the report shows what ran.
-        pool.shutdown(wait=True, cancel_futures=True)
+        _shutdown_ignoring_interrupts(pool, cancel_futures=True)
         for future in futures:
             if future.done() and not future.cancelled() and future.exception() is None and future.result()[0] not in results:
                 finish(future.result())
         results.append(CheckResult(check_id="run/interrupted", category=Category.SEMANTICS, title="run interrupted", status=Status.ERROR,
                                    detail=f"interrupted: {len(results)} of {len(units)} checks ran"))
     finally:
-        pool.shutdown(wait=True)
+        _shutdown_ignoring_interrupts(pool, cancel_futures=False)
     if "validation" in config.only:
         for result in validation_results(environment.validator, exchanges, list(environment.operations)):
             if result.check_id in config.expected_failures:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -68,5 +69,5 @@ def _coerce(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> Any:
             number = float(value) if kind == "number" else int(value)
         except ValueError:
             return value  # the schema check reports it
-        return number
+        return number if math.isfinite(number) else value  # "nan" would pass minimum/maximum
     return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -87,11 +89,16 @@ class RunningServer:
 
 
 def serve_forever(options: ServerOptions) -> None:
+    """Serve until Ctrl-C or SIGTERM; both stop quietly, with the database closed."""
     config, storage = build(options)
     listener = listening_socket(options.host, options.port)
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.Server(config).run(sockets=[listener])
+    except (KeyboardInterrupt, SystemExit):
+        pass  # uvicorn has already shut down gracefully and re-raised the signal
     finally:
+        signal.signal(signal.SIGTERM, previous)
         listener.close()
         storage.close()
 

@@ -118,12 +118,13 @@ class Service:
 
     # -------------------------------------------------------------- setup calls
     def create_account(self, caller: Caller, body: dict[str, Any]) -> Result:
-        identity = body.get("identity") or {}
+        identity = body.get("identity")
+        identity = {} if identity is None else identity  # only null means none: [], "" or false are not an object
         if not isinstance(identity, dict):
             raise ApiError("invalid_fields", "identity must be an object with country and entity_type.")
         country = identity.get("country")
         entity_type = identity.get("entity_type", "company")
-        if country is not None and (not isinstance(country, str) or len(country) != 2 or not country.isalpha()):
+        if country is not None and (not isinstance(country, str) or len(country) != 2 or not (country.isascii() and country.isalpha())):
             raise ApiError("invalid_fields", "identity.country must be a two-letter country code.")
         if entity_type not in ENTITY_TYPES:
             raise ApiError("invalid_fields", f"identity.entity_type must be one of {', '.join(ENTITY_TYPES)}.")
