@@ -35,6 +35,9 @@ class Run:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "conformance", "run", *arguments], cwd=REPO, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+            # pytest-xdist workers ignore SIGINT and children inherit that, and Python keeps an ignored
+            # SIGINT ignored: give the run the default disposition a terminal's Ctrl-C meets.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.stdout: list[str] = []

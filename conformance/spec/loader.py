@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 from pathlib import Path
@@ -57,5 +58,6 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def load_spec(path: Path | str | None = None) -> dict[str, Any]:
-    """Return the validated OpenAPI document as a dict (cached per path; do not mutate it)."""
-    return _load(Path(path) if path is not None else default_spec_path())
+    """The validated OpenAPI document, read and validated once per path; each call gets its own copy,
+    because some libraries edit the dict they are given (schemathesis rewrites links in place)."""
+    return copy.deepcopy(_load(Path(path) if path is not None else default_spec_path()))
