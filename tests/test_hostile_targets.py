@@ -42,3 +42,26 @@ def test_target_down_at_start_exits_3(capsys, tmp_path):
     assert code == 3
     assert "target unreachable" in output.err and "Connect" in output.err
     assert PLANTED_KEY not in output.out + output.err
+
+
+def test_target_that_dies_mid_run_gets_errors_not_a_hang(tmp_path):
+    """The server goes away after the run started: the remaining checks end as errors, quickly."""
+    import threading
+
+    from conformance.engine.config import resolve_config
+    from conformance.engine.results import Status
+    from conformance.engine.runner import run_suite
+    from conformance.engine.triggers import REFERENCE_FIXTURES
+    from conformance.reference.server import RunningServer
+
+    server = RunningServer().start()
+    config = resolve_config({"base_url": server.url, "api_key": "sk_test_reference_secret", "only": "error-codes,semantics",
+                             "timeout": "2", "report_dir": str(tmp_path)}, environ={})
+    config.fixtures = {**config.fixtures, **REFERENCE_FIXTURES, "token_lifetime_seconds": 600, "max_wait_seconds": 0}
+    threading.Timer(1.5, server.stop).start()
+    started = time.monotonic()
+    run = run_suite(config, server.url)
+    assert time.monotonic() - started < 60
+    counts = run.counts()
+    assert counts[Status.PASSED.value] > 0 and counts[Status.ERROR.value] > 0, counts
+    assert any("stopped answering" in result.detail for result in run.results)
