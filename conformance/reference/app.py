@@ -146,12 +146,7 @@ class ReferenceApp:
 
     # ------------------------------------------------------------- validation
     async def _call(self, request: Request, operation_id: str | None) -> Call:
-        authorization = request.headers.get("authorization")
-        if authorization and not authorization.isascii():
-            # Header bytes outside ASCII arrive as Latin-1 text, which base64 refuses with a bare ValueError
-            # (`Authorization: Basic \xff\xfe` was a 500); no key has them.
-            raise ApiError("authentication_required", "Invalid API Key provided.", type="invalid_request_error")
-        caller = self.keys.caller(authorization)
+        caller = self.keys.caller(request.headers.get("authorization"))
         if caller.publishable and not (operation_id and self.operations[operation_id].publishable_key_allowed):
             raise ApiError("authentication_required", "This API call cannot be made with a publishable API key; use a secret key.", type="invalid_request_error")
         raw = await self._read_body(request)
