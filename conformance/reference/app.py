@@ -172,14 +172,15 @@ class ReferenceApp:
 
     @staticmethod
     async def _read_body(request: Request) -> bytes:
+        too_large = ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
+            raise too_large
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
+            if size > MAX_BODY_BYTES:  # a chunked body declares no length
+                raise too_large
             chunks.append(chunk)
         return b"".join(chunks)
 
