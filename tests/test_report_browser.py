@@ -21,6 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--disable-quic"]
 ONLY = "error-codes,semantics"
+RENDER_TIMEOUT_MS = 5000  # how long a check's details may take to be built after it is opened
 INJECTED = "<script>window.__pwned = true</script>"
 
 
@@ -123,6 +124,7 @@ def test_reference_run(page: Any, reference_report: tuple[Path, dict[str, Any]])
     check = page.locator("details.check:not([hidden])", has=page.locator("code.cid", has_text="error-code/create_person/email_invalid"))
     check.locator("summary").click()
     probe = check.locator(".exchange:not(.setup) pre.curl").last  # a passed check's exchanges, built on opening
+    probe.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)  # built by script after the click, later under load
     assert probe.is_visible() and probe.inner_text().startswith("curl -X POST")
     screenshot(page, report.parent / "screenshot.png")
 
@@ -140,6 +142,7 @@ def test_broken_run(page: Any, broken_report: tuple[Path, dict[str, Any]]) -> No
     curl = failed.locator("pre.curl").last
     assert not curl.is_visible()
     failed.locator("summary").click()
+    curl.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
     assert curl.is_visible() and curl.inner_text().startswith("curl -X GET")
     assert "resource_missing" in failed.locator("pre.body").last.inner_text()
     assert INJECTED in failed.inner_text()  # shown as text ...
@@ -160,6 +163,7 @@ def test_broken_run(page: Any, broken_report: tuple[Path, dict[str, Any]]) -> No
     assert "failed" in page.locator("#cell-info").inner_text()
     target = page.locator("#cell-info a.goto").get_attribute("href")
     page.click("#cell-info a.goto")
+    page.locator(f"{target} pre.curl").last.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
     assert page.locator(f"{target} pre.curl").last.is_visible()  # the cell's check, opened
     filters, summary = page.locator("#filters").bounding_box(), page.locator(f"{target} > summary").bounding_box()
     assert summary["y"] >= filters["y"] + filters["height"] - 1  # scrolled to, not under the sticky filters
