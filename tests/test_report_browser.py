@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from conformance.engine.config import resolve_config
 from conformance.engine.runner import run_suite, target, write_reports
@@ -157,7 +158,8 @@ def test_broken_run(page: Any, broken_report: tuple[Path, dict[str, Any]]) -> No
     page.fill("#filters input[name=q]", "retrieve_person/not_found")
     assert shown_checks(page) == ["error-code/retrieve_person/not_found"]
     page.click("#filters button[type=reset]")
-    page.wait_for_function(f"document.querySelectorAll('details.check:not([hidden])').length === {len(results['results'])}")
+    # A locator assertion, not wait_for_function: its polling evaluates strings, which the report's CSP forbids.
+    expect(page.locator("details.check:not([hidden])")).to_have_count(len(results["results"]), timeout=RENDER_TIMEOUT_MS)
 
     page.locator('tr[data-op="retrieve_person"] td.cell.m-failed').first.click()
     assert "failed" in page.locator("#cell-info").inner_text()
