@@ -25,8 +25,10 @@ sys.path.insert(0, str(REPO))
 from conformance.engine.config import resolve_config  # noqa: E402
 from conformance.engine.runner import run_suite, target  # noqa: E402
 from conformance.reference.server import RunningServer  # noqa: E402
+from conformance.spec import load_spec  # noqa: E402
+from conformance.spec.catalog import api_version  # noqa: E402
 
-HEADERS = {"Authorization": "Bearer sk_test_reference_secret", "Stripe-Version": "2026-09-30.endive"}
+HEADERS = {"Authorization": "Bearer sk_test_reference_secret", "Stripe-Version": api_version(load_spec())}
 
 
 def gate() -> tuple[float, int, dict[str, float], int]:

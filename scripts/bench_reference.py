@@ -27,9 +27,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from conformance.reference.server import RunningServer, ServerOptions  # noqa: E402
+from conformance.spec import load_spec  # noqa: E402
+from conformance.spec.catalog import api_version  # noqa: E402
 
 KEY = "sk_test_reference_secret"
-STRIPE_VERSION = "2026-09-30.endive"
+STRIPE_VERSION = api_version(load_spec())
 HEADERS = {"Authorization": f"Bearer {KEY}", "Stripe-Version": STRIPE_VERSION}
 TLS = ssl.create_default_context()  # plain HTTP: shared so that each client does not build its own
 

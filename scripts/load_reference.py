@@ -34,9 +34,12 @@ from typing import Any
 
 import httpx
 
+from conformance.spec import load_spec
+from conformance.spec.catalog import api_version
+
 REPO = Path(__file__).resolve().parents[1]
 KEY = "sk_test_reference_secret"
-STRIPE_VERSION = "2026-09-30.endive"
+STRIPE_VERSION = api_version(load_spec())
 HEADERS = {"Authorization": f"Bearer {KEY}", "Stripe-Version": STRIPE_VERSION}
 TLS = ssl.create_default_context()  # plain HTTP: shared, so that no client builds its own
 MIX = {"create_person": 20, "retrieve_person": 30, "update_person": 15, "list_persons": 20, "create_person_token": 15}

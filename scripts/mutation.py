@@ -37,9 +37,11 @@ from conformance.engine.plan import Environment, plan  # noqa: E402
 from conformance.engine.results import Category, Status  # noqa: E402
 from conformance.engine.triggers import REFERENCE_FIXTURES  # noqa: E402
 from conformance.reference.server import RunningServer, ServerOptions  # noqa: E402
+from conformance.spec import load_spec  # noqa: E402
+from conformance.spec.catalog import api_version  # noqa: E402
 
 KEY = "sk_test_reference_secret"
-VERSION = "2026-09-30.endive"
+VERSION = api_version(load_spec())
 # Cheap, broad checks first: the time to the first failure is what a CI gate waits for.
 ORDER = {Category.SEMANTICS: 0, Category.V1_TOKENS: 1, Category.ERROR_CODES: 2, Category.FUZZING: 3}
 

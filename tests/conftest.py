@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from conformance.spec import load_spec
+from conformance.spec.catalog import api_version
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -29,7 +30,7 @@ def reference_errors(shared: Path) -> dict[str, Any]:
     return json.loads((shared / "reference" / "error-codes.json").read_text())
 
 
-STRIPE_VERSION = "2026-09-30.endive"
+STRIPE_VERSION = api_version(load_spec())
 SECRET_KEY = "sk_test_reference_secret"
 TOKEN_LIFETIME = 2.0
 

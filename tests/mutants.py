@@ -145,7 +145,7 @@ def _objects(document: Any, predicate: Callable[[dict[str, Any]], bool]) -> list
 
 
 def _persons(document: Any) -> list[dict[str, Any]]:
-    return _objects(document, lambda node: node.get("object") == PERSON and "deleted" not in node)
+    return _objects(document, lambda node: node.get("object") == PERSON and "created" in node)  # not the deleted object
 
 
 def _on_persons(change: Callable[[dict[str, Any]], None]) -> Callable[[Any], Any]:
@@ -422,7 +422,7 @@ class DeleteKeepsThePerson(Service):
 
         def run() -> Any:
             self._person(account_id, person_id)  # 404 when missing, but nothing is deleted
-            return 200, {"id": person_id, "object": PERSON, "deleted": True}
+            return 200, {"id": person_id, "object": PERSON}
 
         return self.idempotent(caller, idempotency_key, fingerprint("delete_person", account_id, person_id), run)
 
@@ -430,7 +430,7 @@ class DeleteKeepsThePerson(Service):
 class DeleteMissingAnswers200(Service):
     def delete_person(self, caller: Any, account_id: str, person_id: str, idempotency_key: str | None) -> Any:
         status, answer = super().delete_person(caller, account_id, person_id, idempotency_key)
-        return (200, {"id": person_id, "object": PERSON, "deleted": True}) if status == 404 else (status, answer)
+        return (200, {"id": person_id, "object": PERSON}) if status == 404 else (status, answer)
 
 
 class _Pages(Service):
@@ -669,10 +669,10 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("metadata_dropped_on_create", "metadata sent on create is not stored",
        (RETRIEVE_MATCHES,), service_class=MetadataDroppedOnCreate),
     # ---- delete
-    _m("delete_keeps_the_person", "delete answers deleted: true but the person stays",
+    _m("delete_keeps_the_person", "delete answers the deleted object but the person stays",
        (DELETE_404,), service_class=DeleteKeepsThePerson),
-    _m("deleted_object_without_deleted", "the deleted object lacks deleted: true",
-       (DELETE_404,), middleware=_mw(rewrite_json(_top(_drop("deleted")), method="DELETE", when_status=200))),
+    _m("deleted_object_names_another_id", "the deleted object carries another id than the deleted person's",
+       (DELETE_404,), middleware=_mw(rewrite_json(_top(_set("id", "person_test_someone_else")), method="DELETE", when_status=200))),
     _m("delete_missing_answers_200", "deleting a person that does not exist answers 200 deleted",
        (code("delete_person", "not_found"),), service_class=DeleteMissingAnswers200),
     # ---- pagination

@@ -212,7 +212,7 @@ def test_updated_strictly_increases_and_created_never_changes(client, account):
 def test_delete_answers_deleted_then_the_person_is_not_found(client, account):
     person = ok(client.request("POST", persons(account), json_body={"given_name": "Gone"}))
     deleted = ok(client.request("DELETE", persons(account, person["id"])))
-    assert deleted == {"id": person["id"], "object": "v2.core.account_person", "deleted": True}
+    assert deleted == {"id": person["id"], "object": "v2.core.account_person"}  # v2.deleted_object, no `deleted`
     for method, body in (("GET", None), ("POST", {"given_name": "Back"}), ("DELETE", None)):
         exchange = client.request(method, persons(account, person["id"]), json_body=body)
         assert (exchange.status, exchange.error_code) == (404, "not_found"), (method, exchange.response_text)

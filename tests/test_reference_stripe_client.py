@@ -59,7 +59,7 @@ def test_persons_create_retrieve_update_list_delete(official, account):
     assert [person.id for person in first_page.auto_paging_iter()] == [*others[::-1], jenny.id]
 
     deleted = persons.delete(account, jenny.id)
-    assert isinstance(deleted, DeletedObject) and (deleted.id, deleted.deleted) == (jenny.id, True)
+    assert isinstance(deleted, DeletedObject) and (deleted.id, deleted.object) == (jenny.id, "v2.core.account_person")
     assert [person.id for person in persons.list(account, {"limit": 100}).auto_paging_iter()] == others[::-1]
 
 

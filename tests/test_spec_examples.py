@@ -127,9 +127,12 @@ def test_list_and_deleted_shapes(spec, person):
     assert not _invalid(spec, "AccountPersonList", page)
     assert _invalid(spec, "AccountPersonList", {**page, "next_page_url": "https://api.example.com/v2/core/accounts/acct_1/persons?page=abc"})
     assert _invalid(spec, "AccountPersonList", {"data": [person]})
-    deleted = {"id": person["id"], "object": "v2.core.account_person", "deleted": True}
-    assert not _invalid(spec, "DeletedAccountPerson", deleted)
-    assert _invalid(spec, "DeletedAccountPerson", {**deleted, "deleted": False})
+    # Stripe's v2.deleted_object: id required; object optional; v1's deleted: true still allowed.
+    for deleted in ({"id": person["id"]}, {"id": person["id"], "object": "v2.core.account_person"},
+                    {"id": person["id"], "object": "v2.core.account_person", "deleted": True}):
+        assert not _invalid(spec, "DeletedObject", deleted), deleted
+    assert _invalid(spec, "DeletedObject", {"object": "v2.core.account_person"})
+    assert _invalid(spec, "DeletedObject", {"id": person["id"], "object": 1})
 
 
 def _error_schema(spec, operation_id: str, status: int):

@@ -6,15 +6,18 @@ form bodies: decoded, then checked against the same schema) before the service s
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from jsonschema import Draft202012Validator
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +31,15 @@ from conformance.reference.errors import ApiError
 from conformance.reference.formdata import decode_form
 from conformance.reference.service import Service
 from conformance.spec import load_spec, operations, schema_validator
+from conformance.spec.catalog import HTTP_METHODS, api_version, resolve
 from conformance.spec.openapi_core_io import SpecRequest, describe, leaf_errors, schema_errors
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_IDEMPOTENCY_KEY = 255  # this server's bound (Stripe's general docs say keys are at most 255 characters)
+# What this server reads as Stripe's `format: decimal` (Stripe states the format, not its syntax): digits, an optional fraction.
+DECIMAL_FORM = re.compile(r"[0-9]+(\.[0-9]+)?")
+# The versions this server accepts: a date and a release name, then optional beta flags (`2025-11-17.preview; x=v1`).
+API_VERSION_FORM = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?(; *[a-z0-9_]+=[a-z0-9_]+)*$")
 MAX_JSON_DEPTH = 32
 log = logging.getLogger("conformance.reference")
 
@@ -85,8 +94,10 @@ class ReferenceApp:
         self.service = service
         self.keys = keys or KeyRegistry()
         self.spec = load_spec()
-        self.openapi = OpenAPI.from_dict(self.spec)
+        self._bracketed = _bracketed_parameters(self.spec)
+        self.openapi = OpenAPI.from_dict(_without_bracketed(self.spec), config=Config(extra_format_validators={"decimal": is_decimal}))
         self.operations = operations(self.spec)
+        self.api_version = api_version(self.spec)
         self._form_validator: Draft202012Validator = schema_validator(self.spec, "TokenCreateParams")
         self.app = Starlette(routes=self._routes(), exception_handlers={404: self._not_found, 405: self._not_allowed})
 
@@ -103,7 +114,7 @@ class ReferenceApp:
             ("POST", persons + "/{id}", "update_person", lambda s, c: s.update_person(c.caller, c.path["account_id"], c.path["id"], c.body, c.idempotency_key)),
             ("DELETE", persons + "/{id}", "delete_person", lambda s, c: s.delete_person(c.caller, c.path["account_id"], c.path["id"], c.idempotency_key)),
             ("POST", "/v1/tokens", "create_token", lambda s, c: s.create_token(c.caller, c.body, c.client_ip, c.idempotency_key)),
-            ("GET", "/v1/tokens/{token}", "retrieve_token", lambda s, c: s.retrieve_token(c.caller, c.path["token"])),
+            ("GET", "/v1/tokens/{token}", "retrieve_token", lambda s, c: s.retrieve_token(c.caller, c.path["token"], c.query.get("expand", []))),
             # Setup calls, modelled on the real API (not part of the conformance spec).
             ("POST", "/v2/core/accounts", None, lambda s, c: s.create_account(c.caller, c.body)),
             ("POST", "/v2/core/accounts/{account_id}/close", None, lambda s, c: s.close_account(c.caller, c.path["account_id"])),
@@ -152,7 +163,12 @@ class ReferenceApp:
         raw = await self._read_body(request)
         v2 = request.url.path.startswith("/v2/")
         if v2 and "Stripe-Version" not in request.headers:
-            raise ApiError("invalid_fields", "The Stripe-Version header is required on v2 requests (for example 2026-09-30.endive).")
+            raise ApiError("invalid_fields", f"The Stripe-Version header is required on v2 requests (for example {self.api_version}).")
+        if len(request.headers.get("Idempotency-Key", "")) > MAX_IDEMPOTENCY_KEY:
+            raise ApiError("invalid_fields", f"The Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters.")
+        if "Stripe-Version" in request.headers and not API_VERSION_FORM.match(request.headers["Stripe-Version"]):
+            raise ApiError("invalid_fields", f"Invalid Stripe-Version {request.headers['Stripe-Version'][:100]!r}: a date and release "
+                           f"({self.api_version}), optionally followed by beta flags (; name=v1).")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if v2:
             body = self._json_body(raw, content_type, request.method)
@@ -218,7 +234,7 @@ class ReferenceApp:
     def _validate(self, request: Request, operation_id: str, raw: bytes | None, body: dict[str, Any], content_type: str) -> dict[str, Any]:
         """Check parameters and body against the spec; return the typed query parameters."""
         operation = self.operations[operation_id]
-        names = [name for name, _ in request.query_params.multi_items()]
+        names = [name for name, _ in request.query_params.multi_items() if "[" not in name]  # `expand[]` repeats by design
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:  # openapi-core checks the first value, the handler would read the last: `limit=10&limit=abc` was a 500
             raise ApiError("invalid_fields", f"Invalid request: query parameter {', '.join(repeated)} given more than once.")
@@ -249,7 +265,51 @@ class ReferenceApp:
         query: dict[str, Any] = dict(request.query_params)
         if "limit" in query:
             query["limit"] = int(query["limit"])  # valid against the spec's integer schema, checked above
-        return query
+        return {**query, **self._bracketed_query(request, operation_id)}
+
+    def _bracketed_query(self, request: Request, operation_id: str) -> dict[str, Any]:
+        """The deepObject array parameters of the operation (`expand[]=card`, `expand[0]=card`), which openapi-core
+        cannot read: decoded like form keys, then checked against their schemas."""
+        schemas = self._bracketed.get(operation_id)
+        if not schemas:
+            return {}
+        pairs = [(key, value) for key, value in request.query_params.multi_items() if key.split("[")[0] in schemas]
+        schema = {"type": "object", "properties": schemas, "additionalProperties": False}
+        decoded = decode_form(urlencode(pairs).encode(), self.spec, schema)
+        errors = list(schema_validator(self.spec, schema).iter_errors(decoded))
+        if errors:
+            raise ApiError("invalid_fields", f"Invalid request: {'; '.join(sorted(describe(error) for error in errors)[:5])}")
+        return decoded
+
+
+def is_decimal(value: Any) -> bool:
+    return not isinstance(value, str) or DECIMAL_FORM.fullmatch(value) is not None
+
+
+def _is_bracketed(parameter: dict[str, Any]) -> bool:
+    return parameter.get("style") == "deepObject" and parameter.get("schema", {}).get("type") == "array"
+
+
+def _bracketed_parameters(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """operationId -> {name: schema} of its deepObject array query parameters."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in spec["paths"].values():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            parameters = [resolve(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]]
+            found[operation["operationId"]] = {p["name"]: p["schema"] for p in parameters if _is_bracketed(p)}
+    return found
+
+
+def _without_bracketed(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the spec for openapi-core, which raises on deepObject arrays even when they are absent."""
+    copied = copy.deepcopy(spec)
+    for item in copied["paths"].values():
+        for holder in (item, *(item[method] for method in HTTP_METHODS if method in item)):
+            if "parameters" in holder:
+                holder["parameters"] = [p for p in holder["parameters"] if not _is_bracketed(resolve(copied, p))]
+    return copied
 
 
 def _reject_constant(name: str) -> Any:

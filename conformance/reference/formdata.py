@@ -35,27 +35,41 @@ def _path(key: str) -> list[str]:
 
 
 def _insert(tree: dict[str, Any], path: list[str], value: str) -> None:
-    node: Any = tree
-    for index, part in enumerate(path):
-        last = index == len(path) - 1
-        if isinstance(node, list):
-            raise ApiError("invalid_request", f"Form key {'.'.join(path)} mixes a list and an object.")
-        if last:
-            if part in ("",):  # `aliases[]=a&aliases[]=b`
-                raise ApiError("invalid_request", f"Form key {'.'.join(path)} ends in an empty bracket.")
-            if isinstance(node.get(part), dict):
-                raise ApiError("invalid_request", f"Form key {'.'.join(path)} is given both as a value and as an object.")
-            node[part] = value
-        else:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ApiError("invalid_request", f"Form key {'.'.join(path[: index + 1])} is given both as a value and as an object.")
-            node = child
+    """Place one pair in the tree; `key[]` appends to a list (`expand[]=a&expand[]=b`)."""
+    *parents, leaf = path
+    where = ".".join(path)
+    if "" in parents:
+        raise ApiError("invalid_request", f"Form key {where} has an empty bracket before its end.")
+    node: dict[str, Any] = tree
+    appended = leaf == ""
+    for depth, part in enumerate(parents):
+        holds_list = appended and depth == len(parents) - 1
+        child = node.setdefault(part, [] if holds_list else {})
+        if isinstance(child, str) or isinstance(child, list) != holds_list:
+            raise ApiError("invalid_request", f"Form key {where} is given as more than one of a value, a list and an object.")
+        if holds_list:
+            child.append(value)
+            return
+        node = child
+    if isinstance(node.get(leaf), (dict, list)):
+        raise ApiError("invalid_request", f"Form key {where} is given as more than one of a value, a list and an object.")
+    node[leaf] = value
+
+
+def _unset_or_value(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The branch of Stripe's `anyOf: [<member>, {enum: [""]}]` (an empty string unsets) that fits the value."""
+    branches = [resolve(spec, branch) for branch in schema["anyOf"]]
+    valued = [branch for branch in branches if branch.get("enum") != [""]]
+    return schema if value == "" or len(valued) != 1 else valued[0]
 
 
 def _coerce(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> Any:
     schema = resolve(spec, schema)
+    if "anyOf" in schema:
+        schema = _unset_or_value(spec, schema, value)
     kind = schema.get("type")
+    if isinstance(value, list):  # `expand[]=a&expand[]=b`
+        return [_coerce(spec, schema.get("items", {}), item) for item in value]
     if isinstance(value, dict):
         if kind == "array" and all(key.isdigit() for key in value):  # `aliases[0]=a&aliases[1]=b`
             return [_coerce(spec, schema.get("items", {}), value[key]) for key in sorted(value, key=int)]

@@ -92,7 +92,9 @@ class Service:
         self.storage = storage
         self.settings = settings or Settings()
         self.clock = clock
-        self._operations = operations(load_spec())
+        spec = load_spec()
+        self._operations = operations(spec)
+        self._expandable = tuple(spec["components"]["schemas"]["Token"].get("x-expandableFields", ()))
         self._limiter = _RateLimiter(self.settings.rate_limit)
         self._seed()
 
@@ -351,7 +353,7 @@ class Service:
         def run() -> Result:
             self._person(account_id, person_id)
             self.storage.delete_person(person_id)
-            return 200, {"id": person_id, "object": "v2.core.account_person", "deleted": True}
+            return 200, {"id": person_id, "object": "v2.core.account_person"}  # Stripe's v2.deleted_object
 
         return self.idempotent(caller, idempotency_key, fingerprint("delete_person", account_id, person_id), run)
 
@@ -371,7 +373,11 @@ class Service:
 
     # ---------------------------------------------------------------- v1 tokens
     def create_token(self, caller: Caller, body: dict[str, Any], client_ip: str | None, idempotency_key: str | None) -> Result:
-        kind = "person" if "person" in body else "pii"
+        kinds = [kind for kind in ("person", "pii") if kind in body]
+        if len(kinds) != 1:
+            raise ApiError("invalid_request", "Provide exactly one of person or pii to create a token.", **({"param": "pii"} if kinds else {}))
+        kind = kinds[0]
+        self._check_expansions(body.get("expand", []))
         if kind == "person" and caller.livemode and not caller.publishable:
             raise ApiError("invalid_request", "In live mode, person tokens can only be created with your publishable key.")
 
@@ -385,11 +391,19 @@ class Service:
 
         return self.idempotent(caller, idempotency_key, fingerprint("create_token", body), run)
 
-    def retrieve_token(self, caller: Caller, token_id: str) -> Result:
+    def retrieve_token(self, caller: Caller, token_id: str, expand: list[str]) -> Result:
+        self._check_expansions(expand)
         token = self.storage.get_v1_token(token_id)
         if token is None:
             raise ApiError("resource_missing", f"No such token: '{token_id}'", status=404, param="token")
         return 200, {key: value for key, value in token.items() if key != "data"}
+
+
+    def _check_expansions(self, expand: list[str]) -> None:
+        """`expand[]` may name the token's expandable members (the spec's x-expandableFields), as at Stripe."""
+        for path in expand:
+            if path.split(".")[0] not in self._expandable:
+                raise ApiError("invalid_request", f"This property cannot be expanded ({path[:100]}).", param="expand")
 
 
 def lowercase_countries(members: dict[str, Any]) -> dict[str, Any]:

@@ -108,6 +108,11 @@ def documented_codes(spec: dict[str, Any]) -> set[str]:
     return {code for operation in operations(spec).values() for code in operation.errors}
 
 
+def api_version(spec: dict[str, Any]) -> str:
+    """The Stripe API version the spec describes, and the `Stripe-Version` sent by default (`info.version`)."""
+    return str(spec["info"]["version"])
+
+
 def defaults(spec: dict[str, Any]) -> dict[str, Any]:
     """The decisions taken where Stripe publishes nothing (`info.x-conformance-defaults`)."""
     return dict(spec["info"].get("x-conformance-defaults", {}))
