@@ -7,41 +7,21 @@ import os
 import sys
 from collections.abc import Sequence
 
-from conformance.spec import SpecError, load_spec, operations
-from conformance.spec.summary import summarize
+from conformance.spec_commands import add_spec_commands, spec_command
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 
 
-def _print_spec_summary(spec_path: str | None) -> int:
-    try:
-        spec = load_spec(spec_path)
-    except SpecError as exc:
-        print(f"conformance: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    summary = summarize(spec)
-    print(f"{summary.title} ({summary.version})")
-    print(
-        f"valid OpenAPI 3.1: {summary.operations} operations, {summary.schemas} schemas, "
-        f"{summary.documented_codes} documented error codes ({summary.error_rules} rules), "
-        f"{summary.examples} examples, {summary.links} links"
-    )
-    for operation in operations(spec).values():
-        print(f"  {operation.operation_id:<22} {operation.label:<55} {len(operation.errors):>3} codes")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    spec = commands.add_parser("spec", help="validate the OpenAPI document and print its summary")
-    spec.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
+    add_spec_commands(commands)
     run = commands.add_parser("run", help="run the conformance suite against a target (default: the embedded reference server)")
     run.add_argument("--base-url", help="the target's base URL (default: start the embedded reference server)")
     run.add_argument("--api-key", help="secret API key of the target (or CONFORMANCE_API_KEY)")
     run.add_argument("--publishable-key", help="publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)")
-    run.add_argument("--stripe-version", help="Stripe-Version header (default 2026-09-30.endive)")
+    run.add_argument("--stripe-version", help="Stripe-Version header (default: the spec's info.version)")
     run.add_argument("--profile", help="target profile (YAML): keys, fixtures, expected failures")
     run.add_argument("--report-dir", help="where reports/<run>/ is written (default reports)")
     run.add_argument("--seed", type=int, help="seed of the fuzzing (fixed by default)")
@@ -52,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="checks run in parallel (default 1; fuzzing stays serial)")
     run.add_argument("--shard", help="run only shard i of n (e.g. 2/4) to split a run across CI machines")
     run.add_argument("--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target")
+    run.add_argument("--redact-pii", action="store_true", default=None, help="mask personal data (names, emails, addresses...) in every output")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
     report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
@@ -102,7 +83,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "spec":
-        return _print_spec_summary(args.spec)
+        return spec_command(args)
     if args.command == "run":
         from conformance.console import run_command
 

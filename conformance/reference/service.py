@@ -373,6 +373,9 @@ class Service:
 
     # ---------------------------------------------------------------- v1 tokens
     def create_token(self, caller: Caller, body: dict[str, Any], client_ip: str | None, idempotency_key: str | None) -> Result:
+        others = sorted(set(body) & {"account", "bank_account", "card", "customer", "cvc_update"})
+        if others:
+            raise ApiError("invalid_request", f"This server creates person and pii tokens only, not {others[0]} tokens.", param=others[0])
         kinds = [kind for kind in ("person", "pii") if kind in body]
         if len(kinds) != 1:
             raise ApiError("invalid_request", "Provide exactly one of person or pii to create a token.", **({"param": "pii"} if kinds else {}))
