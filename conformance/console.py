@@ -7,11 +7,12 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.results import CheckResult, RunResult, Status
-from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, target, write_reports
+from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, target, unreachable_run, write_reports
 from conformance.spec import SpecError
 
 EXIT_CONFORMS, EXIT_FAILS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -20,28 +21,36 @@ MARKS = {Status.PASSED: "[green]PASS[/]", Status.FAILED: "[red]FAIL[/]", Status.
 
 def run_command(arguments: dict[str, Any]) -> int:
     console = Console(stderr=False, highlight=False)
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, even in CI logs
-    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "publishable_key", "stripe_version", "profile", "report_dir", "seed", "max_examples", "only", "pace", "timeout", "allow_live", "workers", "shard")}
+    # One line per message, even in CI logs; no markup: messages quote what the target answered.
+    errors = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "publishable_key", "stripe_version", "profile", "report_dir", "seed",
+                                                  "max_examples", "only", "pace", "timeout", "allow_live", "workers", "shard", "redact_pii")}
+    unreachable: TargetUnreachable | None = None
     try:
         config = resolve_config(cli)
         with target(config) as base_url:
-            console.print(f"conformance: testing {base_url}{' (embedded reference server)' if config.embedded else ''}")
-            run = run_suite(config, base_url, progress=lambda result: _progress(console, result))
+            console.print(f"conformance: testing {base_url}{' (embedded reference server)' if config.embedded else ''}", markup=False)
+            try:
+                run = run_suite(config, base_url, progress=lambda result: _progress(console, result))
+            except TargetUnreachable as exc:  # still a run: its reports say what the first request got
+                unreachable, run = exc, unreachable_run(config, base_url, str(exc))
     except (ConfigError, KeyRefused) as exc:
         errors.print(f"conformance: {exc}")
         return EXIT_USAGE
     except SpecError as exc:
         errors.print(f"conformance: {exc}")
         return EXIT_USAGE
-    except TargetUnreachable as exc:
-        errors.print(f"conformance: target unreachable: {exc}")
-        return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         errors.print("conformance: interrupted before any check ran")
         return EXIT_INTERRUPTED
     directory = write_reports(run, config.report_dir)
-    _summary(console, run)
-    console.print(f"report: {directory / 'report.html'}\nresults: {directory / 'results.json'}  junit: {directory / 'junit.xml'}", soft_wrap=True)
+    if unreachable is not None:
+        errors.print(f"conformance: target unreachable: {printable(str(unreachable))}")
+    else:
+        _summary(console, run)
+    console.print(f"report: {directory / 'report.html'}\nresults: {directory / 'results.json'}  junit: {directory / 'junit.xml'}", soft_wrap=True, markup=False)
+    if unreachable is not None:
+        return EXIT_UNREACHABLE
     if any(result.check_id == "run/interrupted" for result in run.results):
         return EXIT_INTERRUPTED
     return EXIT_CONFORMS if run.conforms else EXIT_FAILS
@@ -62,10 +71,18 @@ def report_command(results: str, output: str | None, previous: str | None) -> in
     return EXIT_CONFORMS
 
 
+def printable(text: str) -> str:
+    """Text fit for a terminal: control characters (escape sequences of a hostile target) and lone
+    surrogates shown as escapes, not sent to the terminal."""
+    return "".join(character if character == "\n" or (character.isprintable() and not 0xD800 <= ord(character) <= 0xDFFF)
+                   else character.encode("unicode_escape", "backslashreplace").decode("ascii") for character in text)
+
+
 def _progress(console: Console, result: CheckResult) -> None:
     if result.status != Status.PASSED or not sys.stdout.isatty():
-        detail = f"  {result.detail}" if result.status != Status.PASSED else ""
-        console.print(f"{MARKS[result.status]} {result.check_id}{' (expected failure)' if result.expected_failure else ''}{detail[:300]}", markup=True, soft_wrap=True)
+        detail = f"  {printable(result.detail[:300])}" if result.status != Status.PASSED else ""
+        expected = " (expected failure)" if result.expected_failure else ""
+        console.print(f"{MARKS[result.status]} {escape(result.check_id)}{expected}{escape(detail)}", markup=True, soft_wrap=True)
 
 
 def _summary(console: Console, run: RunResult) -> None:

@@ -9,35 +9,23 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
+import httpcore
 import httpx
+
+from conformance.engine.untrusted import Untrusted, request_target, retry_after, same_origin, shown
 
 KEY_PATTERN = re.compile(r"\b((?:sk|pk|rk)_(?:test|live)_)[A-Za-z0-9_]+")
 SECRET_HEADERS = {"cookie", "set-cookie"}
 MAX_RATE_LIMIT_RETRIES = 3
+MAX_RETRY_AFTER = 10.0
 MAX_RESPONSE_BYTES = 32 * 2**20
 MAX_SHOWN_BODY = 64 * 1024  # what a report keeps of a body
 
 
-class ResponseTooSlow(Exception):
-    """The whole response did not arrive within the timeout."""
-
-
 class ResponseTooLarge(Exception):
     """The response body is larger than the suite reads."""
-MAX_RETRY_AFTER = 10.0
-
-
-def _retry_after(exchange: Exchange) -> float | None:
-    """Seconds to wait before sending a rate-limited request again, or None when it was not rate limited."""
-    if exchange.status != 429:
-        return None
-    value = exchange.response_headers.get("retry-after", "1")
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-    except ValueError:
-        return 1.0
 
 
 def redact(text: str) -> str:
@@ -93,7 +81,7 @@ class Exchange:
     def json(self) -> Any:
         try:
             return json.loads(self.response_text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a target's body nested thousands deep
             return None
 
     @property
@@ -118,8 +106,81 @@ class Exchange:
         }
 
 
+class _Deadline:
+    """The overall deadline of the request in flight on one client: its sockets wait no longer.
+
+    httpx's timeouts bound each read, not the response: a server that drips its headers a byte a
+    second would otherwise hold a request for hours."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def cap(self, timeout: float | None, expired: type[Exception]) -> float | None:
+        if self.at is None:
+            return timeout
+        remaining = self.at - time.monotonic()
+        if remaining <= 0:
+            raise expired("the response did not arrive within the timeout")
+        return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.cap(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.cap(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
+        upgraded = self._stream.start_tls(ssl_context, server_hostname, self._deadline.cap(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(upgraded, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: _Deadline) -> None:
+        self._backend, self._deadline = httpcore.SyncBackend(), deadline
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, self._deadline.cap(timeout, httpcore.ConnectTimeout), local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _transport(deadline: _Deadline) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport()
+    # httpx builds its connection pool itself and offers no way to give it a network backend: the same
+    # pool (httpx's default limits), on sockets that keep the deadline.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_DeadlineBackend(deadline),
+    )
+    return transport
+
+
+def _printable_target(target: str) -> str:
+    """A refused request target as an exchange records it: short, and a valid URL path whatever it held."""
+    return quote(target[:200], safe="/?&=%:;,+@-._~!$'()*", errors="replace") + ("..." if len(target) > 200 else "")
+
+
 class ApiClient:
-    """Sends v1 (form) and v2 (JSON) requests to one target and records every Exchange."""
+    """Sends v1 (form) and v2 (JSON) requests to one target and records every Exchange.
+
+    Requests go to the target's origin only: each path passes `untrusted.request_target` and the
+    URL built from it must have the target's scheme, host and port; redirects are not followed."""
 
     def __init__(self, base_url: str, api_key: str, *, stripe_version: str, timeout: float = 30.0, pace: float = 0.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -128,11 +189,26 @@ class ApiClient:
         self.pace = pace
         self.timeout = timeout
         self.exchanges: list[Exchange] = []
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+        self._deadline = _Deadline()
+        self._origin = httpx.URL(self.base_url)
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, transport=_transport(self._deadline))
         self._last = 0.0
 
     def close(self) -> None:
         self._http.close()
+
+    def refuse(self, method: str, target: str, reason: str, operation_id: str | None = None) -> Exchange:
+        """Record a request the suite would not send (a value from the target made it unsafe)."""
+        exchange = Exchange(method=method, url=self.base_url + _printable_target(target), request_headers={}, request_body=None,
+                            operation_id=operation_id, error=redact(f"not sent: {reason}"))
+        self.exchanges.append(exchange)
+        return exchange
+
+    def _url(self, target: str) -> httpx.URL:
+        url = httpx.URL(self.base_url + request_target(target))
+        if not same_origin(url, self._origin):
+            raise Untrusted(f"a URL that leaves the target: {shown(target)}")
+        return url
 
     def request(
         self,
@@ -149,6 +225,10 @@ class ApiClient:
         authorize: bool = True,
         retry_rate_limited: bool = True,
     ) -> Exchange:
+        try:
+            url = self._url(path)
+        except (Untrusted, httpx.InvalidURL) as exc:
+            return self.refuse(method, path, str(exc), operation_id)
         sent = {"Stripe-Version": self.stripe_version} if path.startswith("/v2/") else {}
         if authorize:
             sent["Authorization"] = f"Bearer {key or self.api_key}"
@@ -174,33 +254,34 @@ class ApiClient:
             self._wait_for_pace()
             started = time.monotonic()
             try:
-                self._receive(exchange, method, path, content, sent)
-            except (httpx.HTTPError, ResponseTooSlow, ResponseTooLarge) as exc:
+                self._receive(exchange, method, url, content, sent)
+            except (httpx.HTTPError, ResponseTooLarge) as exc:
                 exchange.error = redact(f"{type(exc).__name__}: {exc}")
             exchange.elapsed = time.monotonic() - started
-            delay = _retry_after(exchange)
-            if not (retry_rate_limited and delay is not None and attempt < MAX_RATE_LIMIT_RETRIES):
+            if not (retry_rate_limited and exchange.status == 429 and attempt < MAX_RATE_LIMIT_RETRIES):
                 break
-            time.sleep(delay)  # a sandbox's rate limit is not a finding: honour Retry-After and send again
+            # A sandbox's rate limit is not a finding: honour Retry-After (within the response timeout) and send again.
+            time.sleep(retry_after(exchange.response_headers.get("retry-after"), cap=min(MAX_RETRY_AFTER, self.timeout)))
         self.exchanges.append(exchange)
         return exchange
 
-    def _receive(self, exchange: Exchange, method: str, path: str, content: bytes | None, headers: dict[str, str]) -> None:
+    def _receive(self, exchange: Exchange, method: str, url: httpx.URL, content: bytes | None, headers: dict[str, str]) -> None:
         """Read the response within one overall deadline and a size cap: a server that drips bytes or
         sends without end gets a classified error, not a hung run."""
-        deadline = time.monotonic() + self.timeout
         exchange.status = None  # set only once the whole response has arrived
-        with self._http.stream(method, path, content=content, headers=headers) as response:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_RESPONSE_BYTES:
-                    raise ResponseTooLarge(f"the response body exceeds {MAX_RESPONSE_BYTES // 2**20} MiB")
-                if time.monotonic() > deadline:
-                    raise ResponseTooSlow(f"the response took longer than {self.timeout:g} s")
-            exchange.response_headers = {name: redact(value) for name, value in response.headers.items()}
-            exchange.response_text = redact(bytes(body).decode("utf-8", "replace"))
-            exchange.status = response.status_code
+        self._deadline.at = time.monotonic() + self.timeout
+        try:
+            with self._http.stream(method, url, content=content, headers=headers) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        raise ResponseTooLarge(f"the response body exceeds {MAX_RESPONSE_BYTES // 2**20} MiB")
+                exchange.response_headers = {name: redact(value) for name, value in response.headers.items()}
+                exchange.response_text = redact(bytes(body).decode("utf-8", "replace"))
+                exchange.status = response.status_code
+        finally:
+            self._deadline.at = None
 
     def _wait_for_pace(self) -> None:
         if self.pace > 0:

@@ -36,6 +36,7 @@ class RunConfig:
     timeout: float = 30.0
     pace: float = 0.0
     allow_live: bool = False
+    redact_pii: bool = False  # mask personal data in every output
     profile: Path | None = None
     fixtures: dict[str, Any] = field(default_factory=dict)
     expected_failures: dict[str, str] = field(default_factory=dict)
@@ -51,7 +52,7 @@ ENVIRONMENT = {
     "base_url": "CONFORMANCE_BASE_URL", "api_key": "CONFORMANCE_API_KEY", "publishable_key": "CONFORMANCE_PUBLISHABLE_KEY",
     "stripe_version": "CONFORMANCE_STRIPE_VERSION", "report_dir": "CONFORMANCE_REPORT_DIR", "seed": "CONFORMANCE_SEED",
     "max_examples": "CONFORMANCE_MAX_EXAMPLES", "only": "CONFORMANCE_ONLY", "pace": "CONFORMANCE_PACE", "timeout": "CONFORMANCE_TIMEOUT",
-    "workers": "CONFORMANCE_WORKERS", "shard": "CONFORMANCE_SHARD",
+    "workers": "CONFORMANCE_WORKERS", "shard": "CONFORMANCE_SHARD", "redact_pii": "CONFORMANCE_REDACT_PII",
 }
 
 
@@ -65,7 +66,7 @@ def _profile(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
     unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "triggers", "capabilities",
-                           "pace", "timeout", "max_examples", "description"}
+                           "pace", "timeout", "max_examples", "description", "redact_pii"}
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
@@ -99,6 +100,8 @@ def _typed(name: str, value: Any) -> Any:
         if name == "shard":
             raise ConfigError(f"--shard takes i/n with 1 <= i <= n (e.g. 2/4), not {value!r}") from exc
         raise ConfigError(f"{name} must be a {'positive ' if name != 'seed' else ''}number, not {value!r}") from exc
+    if name == "redact_pii":
+        return _boolean(name, value)
     if name == "report_dir":
         return Path(value)
     if name == "only":
@@ -108,6 +111,17 @@ def _typed(name: str, value: Any) -> Any:
             raise ConfigError(f"--only takes a comma-separated list of {', '.join(CATEGORIES)}; not {', '.join(sorted(unknown)) or 'nothing'}")
         return chosen
     return value
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -> RunConfig:

@@ -20,8 +20,10 @@ from conformance.engine.scenarios import check_id as code_check_id
 from conformance.engine.scenarios import run_code_scenario
 from conformance.engine.semantics import CHECKS, CheckFailed
 from conformance.engine.triggers import SetupFailed, Workbench, profile_trigger
+from conformance.engine.untrusted import Untrusted
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation, load_spec, operations
+from conformance.spec.sources import apply_decisions
 
 
 SILENT_UNITS_BEFORE_GIVING_UP = 3
@@ -33,8 +35,12 @@ class Environment:
 
     config: RunConfig
     base_url: str
-    spec: dict[str, Any] = field(default_factory=load_spec)
+    spec: dict[str, Any] = field(default_factory=dict)  # default: the spec as it holds for the target's decisions
     silent_units: int = 0  # checks in a row that got no response at all
+
+    def __post_init__(self) -> None:
+        if not self.spec:
+            self.spec = apply_decisions(load_spec(), self.config.fixtures)
 
     @property
     def gone(self) -> bool:
@@ -81,12 +87,11 @@ class CheckUnit:
         try:
             result = self.body(environment, bench)
             _validate_all(environment, client, result)
+        except Untrusted as exc:
+            result = self._broken(Status.FAILED, f"the target answered a value the suite will not use: {exc}", client, started)
+            result.expectation = "every id and URL in the target's answers usable again (an id of 1 to 1,024 characters, a relative URL)"
         except Exception as exc:  # a hostile or broken target must give a classified result, not a crash
-            result = CheckResult(
-                check_id=self.check_id, category=self.category, title=self.check_id, status=Status.ERROR, operation_id=self.operation_id,
-                detail=f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}",
-                exchanges=[exchange.to_dict() for exchange in client.exchanges[-3:]], duration=time.monotonic() - started,
-            )
+            result = self._broken(Status.ERROR, f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}", client, started)
         finally:
             bench.cleanup()
             client.close()
@@ -95,6 +100,10 @@ class CheckUnit:
         if result.check_id in environment.config.expected_failures:
             result.expected_failure = True
         return result, client
+
+    def _broken(self, status: Status, detail: str, client: ApiClient, started: float) -> CheckResult:
+        return CheckResult(check_id=self.check_id, category=self.category, title=self.check_id, status=status, operation_id=self.operation_id,
+                           detail=detail, exchanges=[exchange.to_dict() for exchange in client.exchanges[-3:]], duration=time.monotonic() - started)
 
 
 def _validate_all(environment: Environment, client: ApiClient, result: CheckResult) -> None:

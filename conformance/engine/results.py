@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +59,7 @@ class RunResult:
     command: str
     results: list[CheckResult]
     requests: int = 0
+    pii_redacted: bool = False  # personal data masked in every output (--redact-pii)
 
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -80,12 +82,23 @@ class RunResult:
             "duration": round(self.duration, 3),
             "command": self.command,
             "requests": self.requests,
+            "pii_redacted": self.pii_redacted,
             "results": [{**asdict(result), "category": result.category.value, "status": result.status.value} for result in self.results],
         }
 
 
 def write_json(run: RunResult, path: Path) -> None:
-    path.write_text(redact(json.dumps(run.to_dict(), indent=2, ensure_ascii=False)), encoding="utf-8")
+    # A lone surrogate (a target's \ud800 escape, parsed) cannot be UTF-8: written as its escape, it is still valid JSON.
+    path.write_text(redact(json.dumps(run.to_dict(), indent=2, ensure_ascii=False)), encoding="utf-8", errors="backslashreplace")
+
+
+# What XML 1.0 cannot hold at all, even escaped: C0 controls but tab and newlines, lone surrogates, U+FFFE/U+FFFF.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text a JUnit file can carry: characters from the target that XML forbids are written as escapes."""
+    return NOT_XML.sub(lambda match: match.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 def write_junit(run: RunResult, path: Path) -> None:
@@ -100,12 +113,13 @@ def write_junit(run: RunResult, path: Path) -> None:
             skipped=str(sum(r.status == Status.NOT_EXERCISED for r in results)),
         )
         for result in results:
-            case = ElementTree.SubElement(suite, "testcase", classname=category, name=result.check_id, time=f"{result.duration:.3f}")
+            case = ElementTree.SubElement(suite, "testcase", classname=category, name=_xml(result.check_id), time=f"{result.duration:.3f}")
             text = "\n".join(filter(None, [result.expectation and f"expected: {result.expectation}", result.detail, *(e.get("curl", "") for e in result.exchanges[-3:])]))
+            message = _xml(result.detail[:500] or result.title)
             if result.status == Status.FAILED:
-                ElementTree.SubElement(case, "failure", message=result.detail[:500] or result.title).text = text
+                ElementTree.SubElement(case, "failure", message=message).text = _xml(text)
             elif result.status == Status.ERROR:
-                ElementTree.SubElement(case, "error", message=result.detail[:500] or result.title).text = text
+                ElementTree.SubElement(case, "error", message=message).text = _xml(text)
             elif result.status == Status.NOT_EXERCISED:
-                ElementTree.SubElement(case, "skipped", message=result.detail or "not exercised")
+                ElementTree.SubElement(case, "skipped", message=_xml(result.detail or "not exercised"))
     path.write_text(redact(ElementTree.tostring(suites, encoding="unicode")), encoding="utf-8")

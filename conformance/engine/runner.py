@@ -10,12 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import CATEGORIES, RunConfig
+from conformance.engine.pii import PiiRedactor
 from conformance.engine.plan import CheckUnit, Environment, plan
 from conformance.engine.results import Category, CheckResult, RunResult, Status, write_json, write_junit
 from conformance.engine.validation import ResponseValidator
+from conformance.spec import load_spec
 
 Progress = Callable[[CheckResult], None]
 
@@ -103,16 +106,20 @@ def reproduce_command(config: RunConfig) -> str:
 def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None) -> RunResult:
     environment = Environment(config, base_url)
     ensure_reachable(environment)
-    started, started_at = time.monotonic(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started, started_at = time.monotonic(), _now()
     results: list[CheckResult] = []
     exchanges: list[Exchange] = []
+    redactor = PiiRedactor() if config.redact_pii else None
+
+    def report(result: CheckResult) -> None:
+        results.append(redactor.result(result) if redactor else result)
+        if progress:
+            progress(result)
 
     def finish(outcome: tuple[CheckResult, ApiClient]) -> None:
         result, client = outcome
-        results.append(result)
         exchanges.extend(client.exchanges)
-        if progress:
-            progress(result)
+        report(result)
 
     units = plan(config, environment.spec)
     # Hypothesis runs one test per thread at a time: fuzzing stays on this thread, the rest fans out.
@@ -139,15 +146,30 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         for result in validation_results(environment.validator, exchanges, list(environment.operations)):
             if result.check_id in config.expected_failures:
                 result.expected_failure = True
-            results.append(result)
-            if progress:
-                progress(result)
-    return RunResult(
-        target={"base_url": base_url if not config.embedded else f"{base_url} (embedded reference server)", "stripe_version": config.stripe_version,
-                "profile": str(config.profile) if config.profile else None, "api_key": redact(config.api_key or "")},
-        spec_version=environment.spec["info"]["version"], seed=config.seed, started=started_at, duration=time.monotonic() - started,
-        command=reproduce_command(config), results=results, requests=len(exchanges),
+            report(result)
+    run = RunResult(
+        target=_target_facts(config, base_url), spec_version=environment.spec["info"]["version"], seed=config.seed, started=started_at,
+        duration=time.monotonic() - started, command=reproduce_command(config), results=results, requests=len(exchanges),
     )
+    return redactor.run(run) if redactor else run
+
+
+def _target_facts(config: RunConfig, base_url: str) -> dict[str, Any]:
+    return {"base_url": base_url if not config.embedded else f"{base_url} (embedded reference server)", "stripe_version": config.stripe_version,
+            "profile": str(config.profile) if config.profile else None, "api_key": redact(config.api_key or "")}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unreachable_run(config: RunConfig, base_url: str, reason: str) -> RunResult:
+    """The run of a target that did not answer its first request: one error, so that the reports say why."""
+    result = CheckResult(check_id="run/target-unreachable", category=Category.SEMANTICS, title="target reachable", status=Status.ERROR,
+                         expectation="an HTTP answer to the first request", detail=redact(reason))
+    run = RunResult(target=_target_facts(config, base_url), spec_version=load_spec()["info"]["version"], seed=config.seed, started=_now(),
+                    duration=0.0, command=reproduce_command(config), results=[result], requests=1)
+    return PiiRedactor().run(run) if config.redact_pii else run
 
 
 def _previous_results(report_dir: Path, current: Path) -> Path | None:
@@ -175,4 +197,4 @@ def write_reports(run: RunResult, report_dir: Path) -> Path:
     return directory
 
 
-__all__ = ["CheckUnit", "TargetUnreachable", "run_suite", "target", "write_reports"]
+__all__ = ["CheckUnit", "TargetUnreachable", "run_suite", "target", "unreachable_run", "write_reports"]

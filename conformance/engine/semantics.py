@@ -15,6 +15,7 @@ from typing import Any
 from conformance.engine.client import Exchange
 from conformance.engine.results import Category
 from conformance.engine.triggers import Workbench
+from conformance.engine.untrusted import path, path_id
 
 PERSON = {
     "given_name": "Jenny", "surname": "Rosen", "email": "jenny.rosen@example.com",
@@ -44,7 +45,8 @@ def ok(exchange: Exchange, what: str) -> dict[str, Any]:
 
 
 def persons_path(account_id: str, person_id: str = "") -> str:
-    return f"/v2/core/accounts/{account_id}/persons" + (f"/{person_id}" if person_id else "")
+    persons = path("/v2/core/accounts/{}/persons", account_id)
+    return f"{persons}/{path_id(person_id)}" if person_id else persons
 
 
 def _create(bench: Workbench, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -147,10 +149,11 @@ def representative_age_limit(bench: Workbench) -> None:
     def born(years: int) -> dict[str, int]:
         return {"day": 1, "month": 1, "year": today.year - years - 1}
 
-    old_enough = bench.client.request("POST", persons_path(bench.account()), json_body={"relationship": {"representative": True}, "date_of_birth": born(limit)}, operation_id="create_person")
+    account_id = bench.account()
+    old_enough = bench.client.request("POST", persons_path(account_id), json_body={"relationship": {"representative": True}, "date_of_birth": born(limit)}, operation_id="create_person")
     expect(old_enough.status == 200, f"a representative aged {limit} to be accepted (age limit {limit})", f"got {old_enough.status} {old_enough.error_code}")
     if old_enough.status == 200:
-        bench.created_persons.append((old_enough.url.split("/")[-2], old_enough.json["id"]))
+        bench.created_persons.append((account_id, old_enough.json["id"]))
     too_young = bench.client.request("POST", persons_path(bench.account()), json_body={"relationship": {"representative": True}, "date_of_birth": born(limit - 2)}, operation_id="create_person")
     error = (too_young.json or {}).get("error") if isinstance(too_young.json, dict) else None
     expect(too_young.error_code == "date_of_birth_age_restriction" and isinstance(error, dict) and str(error.get("age_limit")) == str(limit),
@@ -201,7 +204,7 @@ def accounts_are_isolated(bench: Workbench) -> None:
     other = _retrieve(bench, second, person["id"])
     expect(other.status == 404, "a person not to be reachable through another account (404)", f"got {other.status}")
     token = bench.person_token(first)
-    other = bench.client.request("GET", f"/v2/core/accounts/{second}/person_tokens/{token}", operation_id="retrieve_person_token")
+    other = bench.client.request("GET", path("/v2/core/accounts/{}/person_tokens/{}", second, token), operation_id="retrieve_person_token")
     expect(other.status == 404, "a person token not to be reachable through another account (404)", f"got {other.status}")
     listed = ok(bench.client.request("GET", persons_path(second), operation_id="list_persons"), "list persons")
     expect(person["id"] not in [p.get("id") for p in listed.get("data", [])], "another account's list not to hold the person", "it does")
@@ -210,18 +213,18 @@ def accounts_are_isolated(bench: Workbench) -> None:
 def token_is_single_use(bench: Workbench) -> None:
     account_id = bench.account()
     token = bench.person_token(account_id, {"given_name": "Tokenised", "surname": "Person"})
-    path = f"/v2/core/accounts/{account_id}/person_tokens/{token}"
-    expect(ok(bench.client.request("GET", path, operation_id="retrieve_person_token"), "retrieve token").get("used") is False, "used false before use", "it was not")
+    token_path = path("/v2/core/accounts/{}/person_tokens/{}", account_id, token)
+    expect(ok(bench.client.request("GET", token_path, operation_id="retrieve_person_token"), "retrieve token").get("used") is False, "used false before use", "it was not")
     person = _create(bench, account_id, {"person_token": token})
     expect(person.get("given_name") == "Tokenised", "the person to carry the token's members", f"given_name {person.get('given_name')!r}")
-    expect(ok(bench.client.request("GET", path, operation_id="retrieve_person_token"), "retrieve token").get("used") is True, "used true after use", "it was not")
+    expect(ok(bench.client.request("GET", token_path, operation_id="retrieve_person_token"), "retrieve token").get("used") is True, "used true after use", "it was not")
     again = bench.client.request("POST", persons_path(account_id), json_body={"person_token": token}, operation_id="create_person")
     expect(again.error_code == "token_already_used", "token_already_used on a second use", f"got {again.status} {again.error_code}")
 
 
 def token_expiry_is_as_configured(bench: Workbench) -> None:
     account_id = bench.account()
-    exchange = bench.client.request("POST", f"/v2/core/accounts/{account_id}/person_tokens", json_body={"given_name": "Expiring"}, operation_id="create_person_token")
+    exchange = bench.client.request("POST", path("/v2/core/accounts/{}/person_tokens", account_id), json_body={"given_name": "Expiring"}, operation_id="create_person_token")
     token = ok(exchange, "create person token")
     lifetime = float(bench.fixtures.get("token_lifetime_seconds", 600))
     parse = lambda value: datetime.fromisoformat(str(value).replace("Z", "+00:00"))  # noqa: E731
@@ -250,7 +253,7 @@ def pii_is_never_echoed(bench: Workbench) -> None:
     created = bench.client.request("POST", persons_path(account_id), json_body=body, operation_id="create_person")
     person = ok(created, "create person")
     bench.created_persons.append((account_id, person["id"]))
-    token = bench.client.request("POST", f"/v2/core/accounts/{account_id}/person_tokens", json_body={**body, "given_name": "Secretive"}, operation_id="create_person_token")
+    token = bench.client.request("POST", path("/v2/core/accounts/{}/person_tokens", account_id), json_body={**body, "given_name": "Secretive"}, operation_id="create_person_token")
     ok(token, "create person token")
     pii = bench.client.request("POST", "/v1/tokens", form={"pii": {"id_number": secret_value}}, operation_id="create_token")
     ok(pii, "create PII token")
@@ -280,7 +283,7 @@ def v1_person_token_round_trip(bench: Workbench) -> None:
     created = ok(bench.client.request("POST", "/v1/tokens", form={"person": {"first_name": "Jane", "relationship": {"owner": True}}}, operation_id="create_token"), "create v1 person token")
     expect(created.get("object") == "token" and created.get("type") == "person", "a token object of type person", f"got {created.get('object')!r}/{created.get('type')!r}")
     expect(created.get("used") is False, "used false", f"got {created.get('used')!r}")
-    retrieved = ok(bench.client.request("GET", f"/v1/tokens/{created['id']}", operation_id="retrieve_token"), "retrieve v1 token")
+    retrieved = ok(bench.client.request("GET", path("/v1/tokens/{}", created["id"]), operation_id="retrieve_token"), "retrieve v1 token")
     expect(retrieved.get("id") == created["id"], "retrieve to return the same token", f"got {retrieved.get('id')!r}")
 
 

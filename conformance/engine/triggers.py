@@ -8,6 +8,7 @@ is missing, the trigger raises `NotExercised` with the reason.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from conformance.engine.client import ApiClient, Exchange
+from conformance.engine.untrusted import Untrusted, path, path_id
 from conformance.spec import Operation
 
 # Values that provoke configuration-dependent codes on the embedded reference server
@@ -94,12 +96,14 @@ class Workbench:
         return created["id"]
 
     def person(self, account_id: str, body: dict[str, Any]) -> str:
-        created = self._ok("create person", self.client.request("POST", f"/v2/core/accounts/{account_id}/persons", json_body=body, operation_id="create_person"))
+        exchange = self.client.request("POST", path("/v2/core/accounts/{}/persons", account_id), json_body=body, operation_id="create_person")
+        created = self._ok("create person", exchange)
         self.created_persons.append((account_id, created["id"]))
         return created["id"]
 
     def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
-        exchange = self.client.request("POST", f"/v2/core/accounts/{account_id}/person_tokens", json_body=body or {"given_name": "Token"}, operation_id="create_person_token")
+        exchange = self.client.request("POST", path("/v2/core/accounts/{}/person_tokens", account_id), json_body=body or {"given_name": "Token"},
+                                       operation_id="create_person_token")
         return self._ok("create person token", exchange)["id"]
 
     def v1_object(self, kind: str) -> str:
@@ -114,17 +118,25 @@ class Workbench:
         return self._ok("create v1 person token", exchange)["id"]
 
     def cleanup(self) -> None:
-        """Delete the persons and close the accounts this workbench created; failures are ignored."""
-        for account_id, person_id in reversed(self.created_persons):
-            self.client.request("DELETE", f"/v2/core/accounts/{account_id}/persons/{person_id}")
-        for account_id in reversed(self.created_accounts):
-            self.client.request("POST", f"/v2/core/accounts/{account_id}/close")
+        """Delete the persons and close the accounts this workbench created; failures are ignored, and
+        an id that cannot be placed in a path names nothing the suite can remove."""
+        removals = [("DELETE", "/v2/core/accounts/{}/persons/{}", ids) for ids in reversed(self.created_persons)]
+        removals += [("POST", "/v2/core/accounts/{}/close", (account_id,)) for account_id in reversed(self.created_accounts)]
+        for method, template, ids in removals:
+            try:
+                self.client.request(method, path(template, *ids))
+            except Untrusted:
+                continue
         self.created_persons.clear()
         self.created_accounts.clear()
 
 
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
 def path_of(operation: Operation, account_id: str = "", object_id: str = "") -> str:
-    return operation.path.replace("{account_id}", account_id).replace("{id}", object_id).replace("{token}", object_id)
+    values = {"account_id": account_id, "id": object_id, "token": object_id}
+    return PATH_PARAMETER.sub(lambda match: path_id(values[match.group(1)]), operation.path)
 
 
 def baseline(bench: Workbench, operation: Operation, account_id: str, *, key: str | None = None, usable: bool = True) -> Probe:
@@ -349,12 +361,13 @@ def profile_trigger(definition: dict[str, Any]) -> Trigger:
     """A trigger written in a target profile: `{method, path, json_body?, form?, key_fixture?}`, where the
     path may use {account_id} (a fresh account) and {person_id} (a fresh person of that account)."""
     def trigger(bench: Workbench, operation: Operation) -> Probe:
-        path = str(definition["path"])
-        account_id = bench.account() if "{account_id}" in path else ""
-        person_id = bench.person(account_id, {"given_name": "Trigger"}) if "{person_id}" in path else ""
+        template = str(definition["path"])
+        account_id = bench.account() if "{account_id}" in template else ""
+        person_id = bench.person(account_id, {"given_name": "Trigger"}) if "{person_id}" in template else ""
         key = bench.fixture(definition["key_fixture"]) if definition.get("key_fixture") else None
-        return Probe(str(definition["method"]).upper(), path.replace("{account_id}", account_id).replace("{person_id}", person_id),
-                     json_body=definition.get("json_body"), form=definition.get("form"), key=key)
+        filled = template.replace("{account_id}", path_id(account_id) if account_id else "")
+        filled = filled.replace("{person_id}", path_id(person_id) if person_id else "")
+        return Probe(str(definition["method"]).upper(), filled, json_body=definition.get("json_body"), form=definition.get("form"), key=key)
 
     return trigger
 

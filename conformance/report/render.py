@@ -60,7 +60,7 @@ def _body(text: str) -> tuple[str, bool]:
     """Pretty-printed JSON when it parses, else the text; cut to MAX_BODY characters."""
     try:
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body nested thousands deep
         pass
     return (text[:MAX_BODY], True) if len(text) > MAX_BODY else (text, False)
 
@@ -220,5 +220,5 @@ def write_report(results_path: Path, out_path: Path | None = None, previous_path
     results = json.loads(Path(results_path).read_text(encoding="utf-8"))
     previous = json.loads(Path(previous_path).read_text(encoding="utf-8")) if previous_path else None
     out = Path(out_path) if out_path else Path(results_path).with_name("report.html")
-    out.write_text(render_report(results, previous), encoding="utf-8")
+    out.write_text(render_report(results, previous), encoding="utf-8", errors="backslashreplace")  # lone surrogates, as in results.json
     return out
