@@ -95,6 +95,8 @@ class Service:
         spec = load_spec()
         self._operations = operations(spec)
         self._expandable = tuple(spec["components"]["schemas"]["Token"].get("x-expandableFields", ()))
+        # Token kinds Stripe accepts on POST /v1/tokens that this server does not create (card, bank_account...).
+        self._other_token_kinds = set(spec["components"]["schemas"]["TokenCreateParams"]["properties"]) - {"expand", "person", "pii"}
         self._limiter = _RateLimiter(self.settings.rate_limit)
         self._seed()
 
@@ -373,7 +375,7 @@ class Service:
 
     # ---------------------------------------------------------------- v1 tokens
     def create_token(self, caller: Caller, body: dict[str, Any], client_ip: str | None, idempotency_key: str | None) -> Result:
-        others = sorted(set(body) & {"account", "bank_account", "card", "customer", "cvc_update"})
+        others = sorted(set(body) & self._other_token_kinds)
         if others:
             raise ApiError("invalid_request", f"This server creates person and pii tokens only, not {others[0]} tokens.", param=others[0])
         kinds = [kind for kind in ("person", "pii") if kind in body]
