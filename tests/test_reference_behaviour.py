@@ -404,6 +404,56 @@ def test_v1_token_is_created_and_retrieved(client, validator, form, prefix):
     assert ok(client.request("GET", f"/v1/tokens/{token['id']}")) == token
 
 
+# Requests Stripe's own description accepts on POST /v1/tokens (raw form bodies, as its clients send them).
+STRIPE_ACCEPTS = {
+    "empty-string unsets": b"person[dob]=&person[full_name_aliases]=&person[metadata]=&person[relationship][percent_ownership]="
+                           b"&person[additional_tos_acceptances][account][user_agent]=&person[documents][passport][files][0]=",
+    "expand[] on create": b"pii[id_number]=000000000&expand[]=card&expand[]=bank_account",
+    "us_cfpb_data": b"person[us_cfpb_data][ethnicity_details][ethnicity][0]=cuban&person[us_cfpb_data][race_details][race][]=asian"
+                    b"&person[us_cfpb_data][race_details][race_other]=x&person[us_cfpb_data][self_identified_gender]=y",
+    "percent_ownership without bounds": b"person[relationship][owner]=true&person[relationship][percent_ownership]=150.5",
+}
+
+
+@pytest.mark.parametrize("content", STRIPE_ACCEPTS.values(), ids=STRIPE_ACCEPTS.keys())
+def test_v1_token_takes_what_stripe_accepts(reference_server, client, validator, content):
+    created = send_raw(reference_server, "/v1/tokens", content, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert created.status_code == 200, created.text
+    token = created.json()
+    assert ok(client.request("GET", f"/v1/tokens/{token['id']}?expand%5B0%5D=card", operation_id="retrieve_token")) == token
+
+
+V1_REFUSED = {
+    "no body at all": (b"", "invalid_request", None),
+    "two kinds at once": (b"pii[id_number]=1&person[first_name]=J", "invalid_request", "pii"),
+    "a kind this server does not create": (b"card[number]=4242424242424242", "invalid_request", "card"),
+    "an expansion the token does not have": (b"pii[id_number]=1&expand[]=person", "invalid_request", "expand"),
+}
+
+
+@pytest.mark.parametrize(("content", "code", "param"), V1_REFUSED.values(), ids=V1_REFUSED.keys())
+def test_v1_token_business_rules_are_a_v1_400(reference_server, content, code, param):
+    refused = send_raw(reference_server, "/v1/tokens", content, {"Content-Type": "application/x-www-form-urlencoded" if content else None})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert (error["type"], error["code"], error.get("param")) == ("invalid_request_error", code, param) and error["message"]
+
+
+def test_retrieve_token_expansions_are_checked(client):
+    token = ok(client.request("POST", "/v1/tokens", form=V1_TOKENS["pii"][0]))
+    assert ok(client.request("GET", f"/v1/tokens/{token['id']}?expand%5B%5D=card&expand%5B%5D=bank_account")) == token
+    refused = client.request("GET", f"/v1/tokens/{token['id']}?expand%5B%5D=pii")
+    assert (refused.status, refused.json["error"]["param"]) == (400, "expand")
+
+
+@pytest.mark.parametrize(("version", "status"), [("2026-09-30.endive", 200), ("2025-11-17.preview; embedded_beta=v2", 200),
+                                                 ("2026-09-30", 200), ("endive", 400), ("2026-09-30.endive extra", 400)])
+def test_stripe_version_takes_a_date_a_release_and_beta_flags(reference_server, account, version, status):
+    with httpx.Client(base_url=reference_server.url, headers={"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": version}) as http:
+        answer = http.get(persons(account))
+    assert answer.status_code == status, answer.text
+
+
 def test_unknown_v1_token_is_a_v1_404(client, validator):
     exchange = client.request("GET", "/v1/tokens/cpt_doesnotexist", operation_id="retrieve_token")
     assert exchange.status == 404
