@@ -8,6 +8,7 @@ with the reason, so that the gap is visible and a stronger check turns it into a
 from __future__ import annotations
 
 import functools
+import socket
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.engine.validation import ResponseValidator
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.spec import load_spec
-from tests.mutants import CONTROL, MUTANTS, Mutant
+from tests.mutants import CONTROL, MUTANTS, Mutant, _on_lists, rewrite_json
 
 SECRET_KEY = "sk_test_reference_secret"
 FUZZ_EXAMPLES = 10
@@ -91,3 +92,30 @@ def test_the_engine_catches(mutant: Mutant) -> None:
     for result in failed:
         assert result.detail.strip(), f"{result.check_id} failed without a detail"
         assert any(exchange.get("curl", "").startswith("curl ") for exchange in result.exchanges), f"{result.check_id} failed without a curl command"
+
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(("page_urls", "verdict"), [("relative", Status.FAILED), ("absolute", Status.PASSED), ("any", Status.PASSED)])
+def test_absolute_page_urls_follow_the_targets_decision(page_urls: str, verdict: Status) -> None:
+    """A target whose next_page_urls are absolute URLs on its own origin fails only where the profile says relative."""
+    port = _free_port()
+    own_origin = f"http://127.0.0.1:{port}"
+
+    def absolute(listing: dict[str, Any]) -> None:
+        if listing.get("next_page_url"):
+            listing["next_page_url"] = own_origin + listing["next_page_url"]
+
+    options = ServerOptions(port=port, middleware=(rewrite_json(_on_lists(absolute)),))
+    with RunningServer(options) as server:
+        config = resolve_config({"base_url": server.url, "api_key": SECRET_KEY, "only": "semantics"}, environ={})
+        config.fixtures = {**REFERENCE_FIXTURES, "page_urls": page_urls}
+        environment = Environment(config, server.url)  # the spec as it holds for the target's decision
+        unit = next(unit for unit in plan(config) if unit.check_id == "semantics/list-returns-every-person-once")
+        result = unit.run(environment)[0]
+    assert result.status == verdict, result.detail
