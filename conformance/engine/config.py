@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from conformance.engine.triggers import REFERENCE_FIXTURES
+from conformance.spec import catalog, load_spec
 
-DEFAULT_STRIPE_VERSION = "2026-09-30.endive"
 CATEGORIES = ("fuzzing", "error-codes", "semantics", "v1-tokens", "validation")
 
 
@@ -26,7 +26,7 @@ class RunConfig:
     base_url: str | None = None  # None: start the embedded reference server
     api_key: str | None = None
     publishable_key: str | None = None
-    stripe_version: str = DEFAULT_STRIPE_VERSION
+    stripe_version: str = ""  # empty: the spec's info.version
     report_dir: Path = Path("reports")
     seed: int = 20261123
     max_examples: int = 25
@@ -148,18 +148,16 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
     return _checked(config)
 
 
-def _spec_decisions() -> dict[str, Any]:
+def _spec_decisions(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec's decisions where Stripe publishes nothing, as fixture defaults a profile may override."""
-    from conformance.spec import load_spec
-    from conformance.spec.catalog import defaults
-
-    decided = defaults(load_spec())
     renamed = {"person_token_lifetime_seconds": "token_lifetime_seconds"}
-    return {renamed.get(name, name): value for name, value in decided.items()}
+    return {renamed.get(name, name): value for name, value in catalog.defaults(spec).items()}
 
 
 def _checked(config: RunConfig) -> RunConfig:
-    defaults = _spec_decisions()
+    spec = load_spec()
+    config.stripe_version = config.stripe_version or catalog.api_version(spec)
+    defaults = _spec_decisions(spec)
     if config.base_url is None:
         config.api_key = config.api_key or "sk_test_reference_secret"
         # The embedded server is started with one-second person tokens, so token_expired is exercised.
