@@ -20,14 +20,22 @@ EXIT_USAGE = 2
 
 
 def add_spec_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    spec = commands.add_parser("spec", help="validate the OpenAPI document and print its summary (or: spec diff FILE, spec sources)")
+    spec = commands.add_parser(
+        "spec", help="validate the OpenAPI document and print its summary (or: spec diff FILE, spec sources)"
+    )
     spec.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
     actions = spec.add_subparsers(dest="spec_command")
-    compare = actions.add_parser("diff", help="compare the spec with a Stripe OpenAPI description (JSON or YAML) for the nine operations")
+    compare = actions.add_parser(
+        "diff", help="compare the spec with a Stripe OpenAPI description (JSON or YAML) for the nine operations"
+    )
     compare.add_argument("description", help="a Stripe OpenAPI description, e.g. a newer openapi.spec3.json")
-    compare.add_argument("--all", action="store_true", help="list every cosmetic difference, not only their count by kind")
+    compare.add_argument(
+        "--all", action="store_true", help="list every cosmetic difference, not only their count by kind"
+    )
     compare.add_argument("--json", action="store_true", help="print the differences as JSON")
-    actions.add_parser("sources", help="list the constraints the spec adds beyond Stripe's description, with their sources")
+    actions.add_parser(
+        "sources", help="list the constraints the spec adds beyond Stripe's description, with their sources"
+    )
 
 
 def spec_command(args: argparse.Namespace) -> int:
@@ -40,7 +48,10 @@ def spec_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.spec_command == "sources":
         for constraint in unstated_constraints(spec):
-            print(f"{constraint.pointer} {constraint.keyword}={json.dumps(constraint.value)}: {constraint.described_source}")
+            print(
+                f"{constraint.pointer} {constraint.keyword}={json.dumps(constraint.value)}: "
+                f"{constraint.described_source}"
+            )
         return EXIT_OK
     summary = summarize(spec)
     print(f"{summary.title} ({summary.version})")

@@ -29,7 +29,9 @@ def base() -> dict[str, Any]:
 
 
 def _person(stripe: dict[str, Any]) -> dict[str, Any]:
-    return stripe["paths"]["/v1/tokens"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]["person"]
+    return stripe["paths"]["/v1/tokens"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"][
+        "schema"
+    ]["properties"]["person"]
 
 
 def _schema(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -48,67 +50,172 @@ ERROR_OPERATIONS = "retrieve_person_token,delete_person"  # both document these 
 STRIPE_EDITS: dict[str, tuple[Edit, str, str, str, Impact]] = {
     "request member Stripe added": (
         lambda s: _person(s)["properties"].__setitem__("favourite_colour", {"type": "string"}),
-        "create_token", "request body.person.favourite_colour", "member", REFUSES),
+        "create_token",
+        "request body.person.favourite_colour",
+        "member",
+        REFUSES,
+    ),
     "request enum value Stripe added": (
         lambda s: _person(s)["properties"]["political_exposure"]["enum"].append("former"),
-        "create_token", "request body.person.political_exposure", "enum", REFUSES),
+        "create_token",
+        "request body.person.political_exposure",
+        "enum",
+        REFUSES,
+    ),
     "request type Stripe widened": (
         lambda s: _person(s)["properties"]["dob"]["anyOf"][0]["properties"]["day"].__setitem__("type", "number"),
-        "create_token", "request body.person.dob.day", "type", REFUSES),
+        "create_token",
+        "request body.person.dob.day",
+        "type",
+        REFUSES,
+    ),
     "request member Stripe made optional": (
         lambda s: _person(s)["properties"]["dob"]["anyOf"][0].__setitem__("required", ["day", "month"]),
-        "create_token", "request body.person.dob.year", "required", REFUSES),
+        "create_token",
+        "request body.person.dob.year",
+        "required",
+        REFUSES,
+    ),
     "request member Stripe made nullable": (
         lambda s: _person(s)["properties"]["first_name"].__setitem__("nullable", True),
-        "create_token", "request body.person.first_name", "nullable", REFUSES),
+        "create_token",
+        "request body.person.first_name",
+        "nullable",
+        REFUSES,
+    ),
     "request unset Stripe added to an enum": (
         lambda s: _person(s)["properties"]["political_exposure"]["enum"].append(""),
-        "create_token", "request body.person.political_exposure", 'empty string ("" unsets)', REFUSES),
+        "create_token",
+        "request body.person.political_exposure",
+        'empty string ("" unsets)',
+        REFUSES,
+    ),
     "query parameter Stripe added": (
-        lambda s: s["paths"]["/v1/tokens/{token}"]["get"]["parameters"].append({"name": "include", "in": "query", "schema": {"type": "string"}}),
-        "retrieve_token", "query parameter include", "parameter", REFUSES),
+        lambda s: s["paths"]["/v1/tokens/{token}"]["get"]["parameters"].append(
+            {"name": "include", "in": "query", "schema": {"type": "string"}}
+        ),
+        "retrieve_token",
+        "query parameter include",
+        "parameter",
+        REFUSES,
+    ),
     "response member Stripe made optional": (
-        lambda s: token(s)["required"].remove("type"), TOKEN_OPERATIONS, "response 200.type", "required", REJECTS),
+        lambda s: token(s)["required"].remove("type"),
+        TOKEN_OPERATIONS,
+        "response 200.type",
+        "required",
+        REJECTS,
+    ),
     "response type Stripe changed": (
-        lambda s: token(s)["properties"]["created"].__setitem__("type", "string"), TOKEN_OPERATIONS, "response 200.created", "type", REJECTS),
+        lambda s: token(s)["properties"]["created"].__setitem__("type", "string"),
+        TOKEN_OPERATIONS,
+        "response 200.created",
+        "type",
+        REJECTS,
+    ),
     "response format Stripe changed": (
-        lambda s: token(s)["properties"]["created"].__setitem__("format", "date"), TOKEN_OPERATIONS, "response 200.created", "format", REJECTS),
+        lambda s: token(s)["properties"]["created"].__setitem__("format", "date"),
+        TOKEN_OPERATIONS,
+        "response 200.created",
+        "format",
+        REJECTS,
+    ),
     "response enum value Stripe added": (
         lambda s: person_token(s)["properties"]["object"]["enum"].append("v2.core.person_token"),
-        "retrieve_person_token", "response 200.object", "enum", REJECTS),
+        "retrieve_person_token",
+        "response 200.object",
+        "enum",
+        REJECTS,
+    ),
     "response member Stripe made nullable": (
         lambda s: person_token(s)["properties"]["used"].__setitem__("nullable", True),
-        "retrieve_person_token", "response 200.used", "nullable", REJECTS),
+        "retrieve_person_token",
+        "response 200.used",
+        "nullable",
+        REJECTS,
+    ),
     "response member the spec forbids": (
         lambda s: person_token(s)["properties"].__setitem__("email", {"type": "string"}),
-        "retrieve_person_token", "response 200.email", "member", REJECTS),
+        "retrieve_person_token",
+        "response 200.email",
+        "member",
+        REJECTS,
+    ),
     "response bound Stripe states above the spec's, which its source no longer excuses": (
         lambda s: person_token(s)["properties"]["id"].__setitem__("maxLength", 5000),
-        "retrieve_person_token", "response 200.id", "maxLength", REJECTS),
+        "retrieve_person_token",
+        "response 200.id",
+        "maxLength",
+        REJECTS,
+    ),
     "response bound Stripe states that the spec lacks": (
         lambda s: person_token(s)["properties"]["object"].__setitem__("maxLength", 5000),
-        "retrieve_person_token", "response 200.object", "maxLength", COSMETIC),
+        "retrieve_person_token",
+        "response 200.object",
+        "maxLength",
+        COSMETIC,
+    ),
     "error member Stripe made optional": (
         lambda s: _error("account_rate_limit_exceeded")(s)["required"].remove("type"),
-        ERROR_OPERATIONS, "error account_rate_limit_exceeded.type", "required", REJECTS),
+        ERROR_OPERATIONS,
+        "error account_rate_limit_exceeded.type",
+        "required",
+        REJECTS,
+    ),
     "error constant Stripe changed": (
-        lambda s: _error("account_rate_limit_exceeded")(s)["properties"]["type"].__setitem__("enum", ["rate_limit_error"]),
-        ERROR_OPERATIONS, "error account_rate_limit_exceeded.type", "enum", REJECTS),
+        lambda s: _error("account_rate_limit_exceeded")(s)["properties"]["type"].__setitem__(
+            "enum", ["rate_limit_error"]
+        ),
+        ERROR_OPERATIONS,
+        "error account_rate_limit_exceeded.type",
+        "enum",
+        REJECTS,
+    ),
     "error code Stripe added": (
-        lambda s: (s["components"]["schemas"].__setitem__("v2.error.account_frozen", {"properties": {"error": {
-            "required": ["code", "message"], "properties": {"code": {"type": "string", "enum": ["account_frozen"]}}}}}),
-            s["paths"]["/v2/core/accounts/{account_id}/persons/{id}"]["delete"]["responses"]["default"]["content"]["application/json"]["schema"]
-            ["oneOf"].insert(0, {"$ref": "#/components/schemas/v2.error.account_frozen"})),
-        "delete_person", "error account_frozen", "error code", COSMETIC),
+        lambda s: (
+            s["components"]["schemas"].__setitem__(
+                "v2.error.account_frozen",
+                {
+                    "properties": {
+                        "error": {
+                            "required": ["code", "message"],
+                            "properties": {"code": {"type": "string", "enum": ["account_frozen"]}},
+                        }
+                    }
+                },
+            ),
+            s["paths"]["/v2/core/accounts/{account_id}/persons/{id}"]["delete"]["responses"]["default"]["content"][
+                "application/json"
+            ]["schema"]["oneOf"].insert(0, {"$ref": "#/components/schemas/v2.error.account_frozen"}),
+        ),
+        "delete_person",
+        "error account_frozen",
+        "error code",
+        COSMETIC,
+    ),
     "error code Stripe dropped": (
-        lambda s: s["paths"]["/v2/core/accounts/{account_id}/persons/{id}"]["delete"]["responses"]["default"]["content"]["application/json"]
-        ["schema"]["oneOf"].pop(0),
-        "delete_person", "error account_not_yet_compatible_with_v2", "error code", COSMETIC),
+        lambda s: s["paths"]["/v2/core/accounts/{account_id}/persons/{id}"]["delete"]["responses"]["default"][
+            "content"
+        ]["application/json"]["schema"]["oneOf"].pop(0),
+        "delete_person",
+        "error account_not_yet_compatible_with_v2",
+        "error code",
+        COSMETIC,
+    ),
     "error member Stripe now requires": (
-        lambda s: _error("not_found")(s)["required"].append("doc_url"), ERROR_OPERATIONS, "error not_found.doc_url", "required", COSMETIC),
+        lambda s: _error("not_found")(s)["required"].append("doc_url"),
+        ERROR_OPERATIONS,
+        "error not_found.doc_url",
+        "required",
+        COSMETIC,
+    ),
     "response member Stripe added": (
         lambda s: person_token(s)["properties"].__setitem__("account", {"type": "string"}),
-        "retrieve_person_token", "response 200.account", "member", COSMETIC),
+        "retrieve_person_token",
+        "response 200.account",
+        "member",
+        COSMETIC,
+    ),
 }
 
 
@@ -145,25 +252,41 @@ def test_a_required_body_stripe_makes_optional_refuses(spec: dict[str, Any], bas
     stricter = copy.deepcopy(spec)
     stricter["paths"]["/v1/tokens"]["post"]["requestBody"]["required"] = True
     found = _changes(diff(stricter, base)[0], diff(spec, base)[0])
-    assert [(d.where, d.kind, d.impact) for d in found] == [("request body (application/x-www-form-urlencoded)", "required", REFUSES)]
+    assert [(d.where, d.kind, d.impact) for d in found] == [
+        ("request body (application/x-www-form-urlencoded)", "required", REFUSES)
+    ]
 
 
 def test_the_hard_gaps_of_the_earlier_spec_are_found(spec: dict[str, Any], base: dict[str, Any]) -> None:
     """The differences the spec had with Stripe's description, put back: each is found as hard."""
     old = copy.deepcopy(spec)
     old["components"]["schemas"]["DeletedObject"]["required"] = ["id", "object", "deleted"]
-    old["components"]["schemas"]["Token"]["properties"]["type"]["enum"] = ["account", "bank_account", "card", "cvc_update", "person", "pii"]
+    old["components"]["schemas"]["Token"]["properties"]["type"]["enum"] = [
+        "account",
+        "bank_account",
+        "card",
+        "cvc_update",
+        "person",
+        "pii",
+    ]
     old["components"]["schemas"]["TokenCreateParams"]["properties"].pop("expand")
-    old["components"]["schemas"]["V1PersonParams"]["properties"]["dob"] = {"$ref": "#/components/schemas/V1DateOfBirthParams"}
+    old["components"]["schemas"]["V1PersonParams"]["properties"]["dob"] = {
+        "$ref": "#/components/schemas/V1DateOfBirthParams"
+    }
     found = {(d.operation_id, d.where, d.kind) for d in hard(diff(old, base)[0])}
     assert found == {
-        ("delete_person", "response 200.object", "required"), ("delete_person", "response 200.deleted", "required"),
-        ("create_token", "response 200.type", "enum"), ("retrieve_token", "response 200.type", "enum"),
-        ("create_token", "request body.expand", "member"), ("create_token", "request body.person.dob", 'empty string ("" unsets)'),
+        ("delete_person", "response 200.object", "required"),
+        ("delete_person", "response 200.deleted", "required"),
+        ("create_token", "response 200.type", "enum"),
+        ("retrieve_token", "response 200.type", "enum"),
+        ("create_token", "request body.expand", "member"),
+        ("create_token", "request body.person.dob", 'empty string ("" unsets)'),
     }
 
 
-def test_the_command_reads_json_and_yaml_and_exits_by_what_it_found(tmp_path: Path, base: dict[str, Any], capsys: Any) -> None:
+def test_the_command_reads_json_and_yaml_and_exits_by_what_it_found(
+    tmp_path: Path, base: dict[str, Any], capsys: Any
+) -> None:
     as_json = tmp_path / "openapi.spec3.json"
     as_json.write_text(json.dumps(base))
     assert main(["spec", "diff", str(as_json)]) == 0

@@ -16,7 +16,9 @@ def test_every_constraint_stripe_does_not_state_has_a_source(spec: dict[str, Any
     constraints = unstated_constraints(spec)
     listing = "\n".join(f"{c.pointer} {c.keyword}={c.value!r}: {c.described_source}" for c in constraints)
     print(f"{len(constraints)} constraints beyond Stripe's description:\n{listing}")
-    unbacked = [f"{c.pointer} {c.keyword}: {problem}" for c in constraints if (problem := source_problem(c, spec, shared))]
+    unbacked = [
+        f"{c.pointer} {c.keyword}: {problem}" for c in constraints if (problem := source_problem(c, spec, shared))
+    ]
     assert not unbacked, "\n".join(unbacked)
     assert not stale_sources(spec)
 
@@ -35,7 +37,10 @@ def test_the_listing_finds_each_kind_of_constraint(spec: dict[str, Any]) -> None
 def test_a_constraint_without_a_source_is_found(spec: dict[str, Any], shared: Path) -> None:
     broken = copy.deepcopy(spec)
     broken["components"]["schemas"]["AccountPerson"]["properties"]["email"] = {"type": "string", "maxLength": 80}
-    broken["components"]["schemas"]["Timestamp"]["x-source"]["pattern"] = {"seed": "002_c05be75866689df8.txt", "says": "not in the page"}
+    broken["components"]["schemas"]["Timestamp"]["x-source"]["pattern"] = {
+        "seed": "002_c05be75866689df8.txt",
+        "says": "not in the page",
+    }
     broken["components"]["schemas"]["CountryCode"]["x-source"]["minLength"] = {"decision": "page_urls"}
     problems = {(c.pointer, c.keyword): source_problem(c, broken, shared) for c in unstated_constraints(broken)}
     assert problems[("/components/schemas/AccountPerson/properties/email", "maxLength")] == "no x-source"
@@ -64,7 +69,9 @@ def test_page_urls_follow_the_targets_decision(spec: dict[str, Any]) -> None:
     for decision in ("absolute", "any"):
         decided = schema_validator(apply_decisions(spec, {"page_urls": decision}), "AccountPersonList")
         assert decided.is_valid(absolute) and decided.is_valid(relative), decision
-    assert "pattern" in spec["components"]["schemas"]["AccountPersonList"]["properties"]["next_page_url"], "the spec itself is untouched"
+    assert "pattern" in spec["components"]["schemas"]["AccountPersonList"]["properties"]["next_page_url"], (
+        "the spec itself is untouched"
+    )
 
 
 def test_list_limits_take_the_targets_values(spec: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ _UPPER_BOUNDS = {"maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxPro
 _LOWER_BOUNDS = {"minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties"}
 
 
-class Impact(str, Enum):
+class Impact(StrEnum):
     REFUSES_REQUEST = "would refuse a correct request"
     REJECTS_RESPONSE = "would reject a correct response"
     COSMETIC = "cosmetic"
@@ -60,7 +60,11 @@ def read_description(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DescriptionError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     try:
-        document = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        document = (
+            json.loads(text)
+            if text.lstrip().startswith("{")
+            else yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        )
     except (ValueError, yaml.YAMLError) as exc:
         raise DescriptionError(f"{path} is neither JSON nor YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict) or "openapi" not in document:
@@ -134,7 +138,9 @@ def _view(document: dict[str, Any], node: Any) -> _View:
     view.required = set(node.get("required") or []) if isinstance(node.get("required"), list) else set()
     view.closed = node.get("additionalProperties") is False
     view.items = node.get("items")
-    view.constraints = {keyword: node[keyword] for keyword in SCHEMA_KEYWORDS if keyword in node and not isinstance(node[keyword], dict)}
+    view.constraints = {
+        keyword: node[keyword] for keyword in SCHEMA_KEYWORDS if keyword in node and not isinstance(node[keyword], dict)
+    }
     view.sources = dict(node.get("x-source") or {})
     for part in node.get("allOf") or []:
         _merge_all(view, _view(document, part))
@@ -143,7 +149,9 @@ def _view(document: dict[str, Any], node: Any) -> _View:
         _merge_any(view, branches)
     if view.enum is not None and "" in view.enum and view.enum != {""}:  # Stripe's string enums put "" among the values
         view.unset, view.enum = True, view.enum - {""}
-    if not view.types and view.enum:  # `const: v2.core.account_person` is a string as much as `type: string, enum: [...]`
+    if (
+        not view.types and view.enum
+    ):  # `const: v2.core.account_person` is a string as much as `type: string, enum: [...]`
         view.types = {_JSON_TYPES.get(type(value), "string") for value in view.enum}
     return view
 
@@ -159,7 +167,9 @@ def _merge_all(view: _View, part: _View) -> None:
     view.forbidden |= part.forbidden
     view.required |= part.required
     view.closed |= part.closed
-    view.items = part.items if view.items is None else view.items if part.items is None else {"allOf": [view.items, part.items]}
+    view.items = (
+        part.items if view.items is None else view.items if part.items is None else {"allOf": [view.items, part.items]}
+    )
     view.constraints.update(part.constraints)
     view.sources.update(part.sources)
 
@@ -177,7 +187,11 @@ def _merge_any(view: _View, branches: list[_View]) -> None:
     if not valued:
         return
     view.types |= set().union(*(branch.types for branch in valued)) if all(branch.types for branch in valued) else set()
-    view.enum = None if any(branch.enum is None for branch in valued) else set().union(*(branch.enum or set() for branch in valued))
+    view.enum = (
+        None
+        if any(branch.enum is None for branch in valued)
+        else set().union(*(branch.enum or set() for branch in valued))
+    )
     for branch in valued:
         for name, member in branch.members.items():
             view.members[name] = {"anyOf": [view.members[name], member]} if name in view.members else member
@@ -193,7 +207,17 @@ class _Comparison:
     operation_id: str
     found: list[Difference] = field(default_factory=list)
 
-    def add(self, where: str, kind: str, ours: Any, stripe: Any, stricter: bool, side: str, note: str = "", backed_by: Any = None) -> None:
+    def add(
+        self,
+        where: str,
+        kind: str,
+        ours: Any,
+        stripe: Any,
+        stricter: bool,
+        side: str,
+        note: str = "",
+        backed_by: Any = None,
+    ) -> None:
         """One difference; `stricter` here than Stripe's is a hard one unless `backed_by` a source (x-source)."""
         impact = Impact.COSMETIC
         if stricter and not backed_by:
@@ -227,15 +251,32 @@ class _Comparison:
             if theirs is not None and not _stricter(keyword, value, theirs):
                 continue
             # A source excuses a rule Stripe's description is silent on, not one it contradicts.
-            self.add(where, keyword, value, "none" if theirs is None else theirs, True, side, backed_by=ours.sources.get(keyword) if theirs is None else None)
+            self.add(
+                where,
+                keyword,
+                value,
+                "none" if theirs is None else theirs,
+                True,
+                side,
+                backed_by=ours.sources.get(keyword) if theirs is None else None,
+            )
         for keyword, theirs in stripe.constraints.items():
-            if keyword not in ours.constraints or (ours.constraints[keyword] != theirs and not _stricter(keyword, ours.constraints[keyword], theirs)):
+            if keyword not in ours.constraints or (
+                ours.constraints[keyword] != theirs and not _stricter(keyword, ours.constraints[keyword], theirs)
+            ):
                 self.add(where, keyword, ours.constraints.get(keyword, "none"), theirs, False, side)
 
     def _members(self, ours: _View, stripe: _View, where: str, side: str, depth: int) -> None:
         for name in sorted(set(stripe.members) - set(ours.members)):
             forbidden = name in ours.forbidden
-            self.add(f"{where}.{name}", "member", "forbids it" if forbidden else "lacks it", "has it", forbidden or ours.closed, side)
+            self.add(
+                f"{where}.{name}",
+                "member",
+                "forbids it" if forbidden else "lacks it",
+                "has it",
+                forbidden or ours.closed,
+                side,
+            )
         if stripe.structured:
             for name in sorted(set(ours.members) - set(stripe.members)):
                 self.add(f"{where}.{name}", "member", "has it", "lacks it", False, side)
@@ -248,8 +289,13 @@ class _Comparison:
 
 
 def _accepts_empty(view: _View) -> bool:
-    """"" is accepted: an unset, or a plain string (no enum, no pattern), or anything at all."""
-    plain_string = "string" in view.types and view.enum is None and "pattern" not in view.constraints and not view.constraints.get("minLength")
+    """ "" is accepted: an unset, or a plain string (no enum, no pattern), or anything at all."""
+    plain_string = (
+        "string" in view.types
+        and view.enum is None
+        and "pattern" not in view.constraints
+        and not view.constraints.get("minLength")
+    )
     return view.unset or plain_string or (not view.types and view.enum is None)
 
 
@@ -296,17 +342,25 @@ def _stripe_operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[s
         if isinstance(item, dict):
             for method in HTTP_METHODS:
                 if isinstance(item.get(method), dict):
-                    found[(method, _template(path))] = {**item[method], "path": path,
-                                                        "parameters": [*item.get("parameters", []), *item[method].get("parameters", [])]}
+                    found[(method, _template(path))] = {
+                        **item[method],
+                        "path": path,
+                        "parameters": [*item.get("parameters", []), *item[method].get("parameters", [])],
+                    }
     return found
 
 
-def _parameters(document: dict[str, Any], path: str, operation: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Parameters by place and name; path parameters by their position in the path (the names differ between layouts)."""
+def _parameters(
+    document: dict[str, Any], path: str, operation: dict[str, Any]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Parameters by place and name; path parameters by position in the path (their names differ between layouts)."""
     positions = {name: f"#{index + 1} ({name})" for index, name in enumerate(re.findall(r"\{([^}]*)\}", path))}
     resolved = [_resolve(document, parameter) for parameter in operation.get("parameters", [])]
-    return {(p["in"], positions.get(p["name"], p["name"]) if p["in"] == "path" else p["name"]): p
-            for p in resolved if isinstance(p, dict) and "in" in p and "name" in p}
+    return {
+        (p["in"], positions.get(p["name"], p["name"]) if p["in"] == "path" else p["name"]): p
+        for p in resolved
+        if isinstance(p, dict) and "in" in p and "name" in p
+    }
 
 
 def _media(document: dict[str, Any], holder: Any) -> dict[str, Any]:
@@ -324,22 +378,45 @@ def _compare_parameters(comparison: _Comparison, ours: dict[str, Any], stripe: d
             comparison.add(where, "parameter", "lacks it", "has it", True, "request")
         elif theirs is None:
             source = (mine.get("x-source") or {}).get("required")
-            note = "Stripe's description declares no headers at all" if key[0] == "header" and not stripe_headers else ""
-            comparison.add(where, "parameter", "required" if mine.get("required") else "optional", "lacks it",
-                           bool(mine.get("required")), "request", note, backed_by=source)
+            note = (
+                "Stripe's description declares no headers at all" if key[0] == "header" and not stripe_headers else ""
+            )
+            comparison.add(
+                where,
+                "parameter",
+                "required" if mine.get("required") else "optional",
+                "lacks it",
+                bool(mine.get("required")),
+                "request",
+                note,
+                backed_by=source,
+            )
         else:
             if mine.get("required") and not theirs.get("required"):
-                comparison.add(where, "required", "required", "optional", True, "request", backed_by=(mine.get("x-source") or {}).get("required"))
+                comparison.add(
+                    where,
+                    "required",
+                    "required",
+                    "optional",
+                    True,
+                    "request",
+                    backed_by=(mine.get("x-source") or {}).get("required"),
+                )
             comparison.schemas(mine.get("schema", {}), theirs.get("schema", {}), where, "request")
 
 
 def _compare_body(comparison: _Comparison, ours: dict[str, Any], stripe: dict[str, Any]) -> None:
-    ours_body, stripe_body = _resolve(comparison.ours_document, ours.get("requestBody") or {}), _resolve(comparison.stripe_document, stripe.get("requestBody") or {})
+    ours_body, stripe_body = (
+        _resolve(comparison.ours_document, ours.get("requestBody") or {}),
+        _resolve(comparison.stripe_document, stripe.get("requestBody") or {}),
+    )
     ours_media, stripe_media = ours_body.get("content") or {}, stripe_body.get("content") or {}
     for media in sorted(set(ours_media) & set(stripe_media)):
         if ours_body.get("required") and not stripe_body.get("required"):
             comparison.add(f"request body ({media})", "required", "required", "optional", True, "request")
-        comparison.schemas(ours_media[media].get("schema", {}), stripe_media[media].get("schema", {}), "request body", "request")
+        comparison.schemas(
+            ours_media[media].get("schema", {}), stripe_media[media].get("schema", {}), "request body", "request"
+        )
     declared = [media for media in stripe_media if (stripe_media[media].get("schema") or {}).get("properties")]
     for media in sorted(set(declared) - set(ours_media)):
         comparison.add(f"request body ({media})", "media type", "lacks it", "has it", True, "request")
@@ -347,7 +424,13 @@ def _compare_body(comparison: _Comparison, ours: dict[str, Any], stripe: dict[st
 
 def _stripe_errors(document: dict[str, Any], operation: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], Any]:
     """Stripe's documented codes (code -> the `error` object's schema) and its generic error schema."""
-    schema = _resolve(document, (_media(document, operation.get("responses", {}).get("default", {})).get("application/json") or {}).get("schema") or {})
+    schema = _resolve(
+        document,
+        (_media(document, operation.get("responses", {}).get("default", {})).get("application/json") or {}).get(
+            "schema"
+        )
+        or {},
+    )
     codes, generic = {}, None
     for branch in schema.get("oneOf") or schema.get("anyOf") or [schema]:
         error = _resolve(document, (_resolve(document, branch).get("properties") or {}).get("error") or {})
@@ -366,10 +449,25 @@ def _compare_errors(comparison: _Comparison, ours_operation: Any, ours: dict[str
     if not codes and not documented:
         return
     for code in sorted(set(codes) - set(documented)):
-        comparison.add(f"error {code}", "error code", "not documented here", "documented", False, "response",
-                       "no scenario here; its answers still fit the generic error")
+        comparison.add(
+            f"error {code}",
+            "error code",
+            "not documented here",
+            "documented",
+            False,
+            "response",
+            "no scenario here; its answers still fit the generic error",
+        )
     for code in sorted(set(documented) - set(codes)):
-        comparison.add(f"error {code}", "error code", "documented", "not listed", False, "response", "its scenario may find Stripe never answers it")
+        comparison.add(
+            f"error {code}",
+            "error code",
+            "documented",
+            "not listed",
+            False,
+            "response",
+            "its scenario may find Stripe never answers it",
+        )
     for code in sorted(set(documented) & set(codes)):
         theirs = _view(comparison.stripe_document, codes[code])
         for member in sorted(set(documented[code].members) - theirs.required):
@@ -380,8 +478,16 @@ def _compare_errors(comparison: _Comparison, ours_operation: Any, ours: dict[str
             allowed = _view(comparison.stripe_document, theirs.members.get(member, {})).enum
             if allowed is not None and value not in allowed:
                 comparison.add(f"error {code}.{member}", "enum", value, _enum(allowed), True, "response")
-    ours_generic = next((part for response in ours.get("responses", {}).values()
-                         for part in ((_media(comparison.ours_document, response).get("application/json") or {}).get("schema") or {}).get("allOf", [])[:1]), None)
+    ours_generic = next(
+        (
+            part
+            for response in ours.get("responses", {}).values()
+            for part in (
+                (_media(comparison.ours_document, response).get("application/json") or {}).get("schema") or {}
+            ).get("allOf", [])[:1]
+        ),
+        None,
+    )
     if generic is not None and ours_generic is not None:
         comparison.schemas(ours_generic, generic, "error (generic)", "response")
 
@@ -397,12 +503,18 @@ def diff(ours: dict[str, Any], stripe: dict[str, Any]) -> tuple[list[Difference]
             absent.append(operation.operation_id)
             continue
         mine = ours["paths"][operation.path][operation.method]
-        mine = {**mine, "path": operation.path, "parameters": [*ours["paths"][operation.path].get("parameters", []), *mine.get("parameters", [])]}
+        mine = {
+            **mine,
+            "path": operation.path,
+            "parameters": [*ours["paths"][operation.path].get("parameters", []), *mine.get("parameters", [])],
+        }
         comparison = _Comparison(ours, stripe, operation.operation_id)
         _compare_parameters(comparison, mine, theirs)
         _compare_body(comparison, mine, theirs)
         ours_ok = (_media(ours, mine.get("responses", {}).get("200", {})).get("application/json") or {}).get("schema")
-        theirs_ok = (_media(stripe, theirs.get("responses", {}).get("200", {})).get("application/json") or {}).get("schema")
+        theirs_ok = (_media(stripe, theirs.get("responses", {}).get("200", {})).get("application/json") or {}).get(
+            "schema"
+        )
         if ours_ok is not None and theirs_ok is not None:
             comparison.schemas(ours_ok, theirs_ok, "response 200", "response")
         _compare_errors(comparison, operation, mine, theirs)
@@ -415,20 +527,28 @@ def hard(differences: list[Difference]) -> list[Difference]:
     return [difference for difference in differences if difference.impact is not Impact.COSMETIC]
 
 
-def render(differences: list[Difference], absent: list[str], description: dict[str, Any], *, every_cosmetic: bool = False) -> Iterator[str]:
+def render(
+    differences: list[Difference], absent: list[str], description: dict[str, Any], *, every_cosmetic: bool = False
+) -> Iterator[str]:
     """Per operation: the hard differences, then the cosmetic ones (each, or counted by kind); then the totals."""
     version = (description.get("info") or {}).get("version", "unknown version")
     yield f"compared with a description of {version}"
     for operation_id in dict.fromkeys(difference.operation_id for difference in differences):
         yield f"{operation_id}:"
         mine = [d for d in differences if d.operation_id == operation_id]
-        yield from (f"  {difference.line()}" for difference in sorted(hard(mine), key=lambda d: (d.impact.value, d.where)))
+        yield from (
+            f"  {difference.line()}" for difference in sorted(hard(mine), key=lambda d: (d.impact.value, d.where))
+        )
         cosmetic = sorted((d for d in mine if d.impact is Impact.COSMETIC), key=lambda d: d.where)
         if every_cosmetic:
             yield from (f"  {difference.line()}" for difference in cosmetic)
         elif cosmetic:
             kinds = Counter(difference.kind for difference in cosmetic)
-            yield f"  [cosmetic] {len(cosmetic)}: " + ", ".join(f"{count} {kind}" for kind, count in kinds.most_common()) + " (--all lists them)"
+            yield (
+                f"  [cosmetic] {len(cosmetic)}: "
+                + ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+                + " (--all lists them)"
+            )
     if absent:
         yield f"not in the description: {', '.join(absent)}"
     counts = {impact: sum(1 for d in differences if d.impact is impact) for impact in Impact}

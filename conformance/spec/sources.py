@@ -19,15 +19,42 @@ from conformance.spec.catalog import defaults
 
 # Schema keywords Stripe's description does not use for these operations.
 SCHEMA_KEYWORDS = (
-    "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "default",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "default",
 )
 FORBIDDEN = "forbidden"  # members declared `false`: they must never appear
 REQUIRED = "required"  # on a header parameter or a response header
 ANY = "any"  # a decision value that states no choice: decision-backed constraints are dropped
 # Keys whose value maps names to entries (member names are not keywords).
-_CONTAINERS = frozenset({"paths", "properties", "schemas", "parameters", "headers", "responses", "content",
-                         "links", "securitySchemes", "encoding", "components", "$defs", "patternProperties"})
+_CONTAINERS = frozenset(
+    {
+        "paths",
+        "properties",
+        "schemas",
+        "parameters",
+        "headers",
+        "responses",
+        "content",
+        "links",
+        "securitySchemes",
+        "encoding",
+        "components",
+        "$defs",
+        "patternProperties",
+    }
+)
 _SKIPPED = frozenset({"examples", "example", "description", "summary", "x-source"})
 
 
@@ -48,7 +75,7 @@ class Constraint:
             when = f" = {self.source['holds_when']}" if "holds_when" in self.source else ""
             return f"decision {self.source['decision']}{when}"
         kind = "seed" if "seed" in self.source else "reference"
-        return f"{kind} {self.source.get(kind)}: \"{self.source.get('says')}\""
+        return f'{kind} {self.source.get(kind)}: "{self.source.get("says")}"'
 
 
 def _pointer(parts: list[str]) -> str:
@@ -116,14 +143,18 @@ def source_problem(constraint: Constraint, spec: dict[str, Any], shared: Path) -
         if source["decision"] not in decisions:
             return f"decision {source['decision']!r} is not in info.x-conformance-defaults"
         if "holds_when" not in source and decisions[source["decision"]] != constraint.value:
-            return f"{constraint.keyword} is {constraint.value!r} but decision {source['decision']} says {decisions[source['decision']]!r}"
+            decided = decisions[source["decision"]]
+            return f"{constraint.keyword} is {constraint.value!r} but decision {source['decision']} says {decided!r}"
         return None
     for kind, folder in (("seed", "seeds"), ("reference", "reference")):
         if kind in source:
             path = shared / folder / str(source[kind])
             if not path.is_file():
                 return f"{kind} file {source[kind]!r} does not exist"
-            text, says = " ".join(path.read_text(encoding="utf-8").split()), " ".join(str(source.get("says", "")).split())
+            text, says = (
+                " ".join(path.read_text(encoding="utf-8").split()),
+                " ".join(str(source.get("says", "")).split()),
+            )
             if not says or says not in text:
                 return f"{source[kind]} does not say {source.get('says')!r}"
             return None
