@@ -15,6 +15,7 @@ Long strings are `Big`, so that a falsifying example prints in a few lines, not 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import socketserver
@@ -92,14 +93,16 @@ class Json:
 
 @dataclass(frozen=True)
 class Answer:
-    status: int
-    reason: str
-    body: Json | Deep | Raw
-    content_type: str | None
-    length: str  # exact, or one of LENGTHS
-    headers: tuple[tuple[str, str | Big], ...]
-    delivery: str  # now, or one of DELIVERIES
-    keep_alive: bool
+    """One answer; the defaults are a well-formed 200 with an empty JSON object (regression tests name what differs)."""
+
+    status: int = 200
+    reason: str = "OK"
+    body: Json | Deep | Raw = Json({}, ascii=False)
+    content_type: str | None = "application/json"
+    length: str = "exact"  # or one of LENGTHS
+    headers: tuple[tuple[str, str | Big], ...] = ()
+    delivery: str = "now"  # or one of DELIVERIES
+    keep_alive: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,13 @@ def _urls() -> st.SearchStrategy[Any]:
                                                                                                       if isinstance(pair[1], Big) else pair[0] + pair[1])
 
 
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+
+
 def _json() -> st.SearchStrategy[Any]:
     leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text()
-    return st.recursive(leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+    return st.recursive(leaves, _containers, max_leaves=8)
 
 
 def _object() -> st.SearchStrategy[dict[str, Any]]:
@@ -373,7 +380,7 @@ class ChaosServer(_Listener):
             answer = behaviour.answers[number % len(behaviour.answers)]
             if request.target.endswith("/conformance_reachability/persons") and answer.status == 401:
                 # 401 to the first request is the documented usage error (exit 2), outside this property.
-                answer = Answer(403, answer.reason, answer.body, answer.content_type, answer.length, answer.headers, answer.delivery, answer.keep_alive)
+                answer = dataclasses.replace(answer, status=403)
             places = {"other": self.other, "near": self.near, "key": request.headers.get("authorization", "")}
             try:
                 head, body, close = render(answer, places)

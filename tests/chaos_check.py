@@ -28,11 +28,9 @@ from .chaos import Behaviour, ChaosServer, Sentinel, behaviours
 
 PLANTED_KEY = "sk_test_CHAOSplanted0123456789abcdef"
 TIMEOUT = 0.5  # --timeout of a draw: every slow answer of the chaos target is slower
-# Per request the client waits at most its deadline, and once more at most that before a 429 retry.
-SECONDS_PER_REQUEST = 2 * TIMEOUT
 FIXED_COST = 20.0  # seconds a run may take beyond its requests: start, validation, reports
 # (categories, shards): a draw runs one shard, three or four checks, so that thousands of draws stay affordable.
-SELECTIONS = (("semantics,v1-tokens,validation", 6), ("error-codes,validation", 43))
+SELECTIONS = (("semantics,v1-tokens,validation", 6), ("error-codes,validation", 43), ("fuzzing,validation", 10))
 
 
 @dataclass(frozen=True)
@@ -41,9 +39,10 @@ class Draw:
     only: str
     shard: str
     redact_pii: bool
+    timeout: float = TIMEOUT
 
     def arguments(self, url: str, report_dir: Path) -> list[str]:
-        return ["run", "--base-url", url, "--api-key", PLANTED_KEY, "--timeout", str(TIMEOUT), "--only", self.only, "--shard", self.shard,
+        return ["run", "--base-url", url, "--api-key", PLANTED_KEY, "--timeout", str(self.timeout), "--only", self.only, "--shard", self.shard,
                 "--max-examples", "2", "--report-dir", str(report_dir), *(["--redact-pii"] if self.redact_pii else [])]
 
 
@@ -101,7 +100,8 @@ class ChaosRig:
             found.append(f"exit {outcome.code}, expected 1 or 3")
         if "Traceback" in outcome.output:
             found.append("a traceback in the output")
-        limit = outcome.requests * SECONDS_PER_REQUEST + FIXED_COST
+        limit = outcome.requests * 2 * draw.timeout + FIXED_COST
+        # Per request the client waits at most its deadline, and once more at most that before a 429 retry.
         if outcome.elapsed > limit:
             found.append(f"took {outcome.elapsed:.1f} s for {outcome.requests} requests (at most {limit:.1f} s)")
         found += report_problems(outcome.files, draw.redact_pii)

@@ -34,11 +34,15 @@ PERSONAL = frozenset({
     "line1", "line2", "city", "postal_code", "state", "town",
 })
 KEPT = frozenset({"type", "purpose", "country"})  # codes inside personal members
+# Masked where they stand, but not wherever their value appears: a terms-of-service IP is often the
+# target's own address, and a user agent the suite's name.
+UNLEARNED = frozenset({"ip", "user_agent"})
 MIN_LEARNED = 3  # shorter values (a day of birth, "US") are too common to mask everywhere
 _NAMES = "|".join(sorted(PERSONAL, key=len, reverse=True))
 QUOTED_MEMBER = re.compile(rf"""(?P<lead>(?P<q>["'])(?:{_NAMES})(?P=q)\s*:\s*)(?:(?P<v>["'])(?:\\.|(?!(?P=v)).)*(?P=v)|-?\d+(?:\.\d+)?)""")
 FORM_MEMBER = re.compile(rf"(?P<lead>(?:\[|%5B)(?:{_NAMES})(?:\]|%5D)(?:(?:\[|%5B)\w*(?:\]|%5D))*=)[^&'\"\s]*", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Bounded parts, as RFC 5321 bounds them: `[\w.]+@` alone is quadratic on a long run of dots without an `@`.
+EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 
 
 class PiiRedactor:
@@ -49,15 +53,16 @@ class PiiRedactor:
         self._pattern: re.Pattern[str] | None = None
 
     # ------------------------------------------------------------------------- structures
-    def _structure(self, value: Any, personal: bool = False) -> Any:
+    def _structure(self, value: Any, personal: bool = False, learn: bool = True) -> Any:
         if isinstance(value, dict):
-            return {key: self._structure(item, (personal and key not in KEPT) or key in PERSONAL) for key, item in value.items()}
+            return {key: self._structure(item, (personal and key not in KEPT) or key in PERSONAL, learn and key not in UNLEARNED)
+                    for key, item in value.items()}
         if isinstance(value, list):
-            return [self._structure(item, personal) for item in value]
+            return [self._structure(item, personal, learn) for item in value]
         if not personal or value is None or isinstance(value, bool):
             return value
         text = str(value)
-        if len(text) >= MIN_LEARNED and text != MASK:
+        if learn and len(text) >= MIN_LEARNED and text != MASK:
             self._values.add(text)
             self._pattern = None
         return MASK
@@ -68,7 +73,7 @@ class PiiRedactor:
         for key, value in pairs:
             parts = re.findall(r"[^\[\]]+", key)
             personal = any(part in PERSONAL for part in parts) and parts[-1] not in KEPT
-            masked.append((key, self._structure(value, personal) if value else value))
+            masked.append((key, self._structure(value, personal, not UNLEARNED & set(parts)) if value else value))
         return urlencode(masked, safe="[]")
 
     def _body(self, body: str | None, form: bool) -> str | None:

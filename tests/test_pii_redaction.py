@@ -1,0 +1,128 @@
+"""--redact-pii: distinctive personal data, sent by the suite and echoed by the target, is in no output; ids, codes and statuses are."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+import yaml
+
+from conformance.cli import main
+from conformance.engine.config import resolve_config
+from conformance.engine.pii import MASK, PiiRedactor
+from conformance.engine.results import Category, CheckResult, Status
+from conformance.reference.server import RunningServer, ServerOptions
+
+from .mutants import PERSON, _objects, rewrite_json
+
+REPO = Path(__file__).resolve().parents[1]
+PLANTED = {
+    "given_name": "Zebulonia", "surname": "Quixote-Vanterpool", "email": "zebulonia.q@planted-pii.test", "phone": "+15550009876",
+    "address": {"line1": "742 Evergreen Terrace", "city": "Springfieldia", "postal_code": "97999", "country": "US"},
+    "date_of_birth": {"day": 17, "month": 11, "year": 1931}, "id_numbers": [{"type": "us_ssn", "value": "987654329"}],
+    "additional_names": [{"purpose": "alias", "full_name": "Zeb Q. Vanterpool"}],
+}
+VALUES = ("Zebulonia", "Quixote-Vanterpool", "zebulonia.q@planted-pii.test", "+15550009876", "742 Evergreen Terrace", "Springfieldia",
+          "97999", "1931", "987654329", "Zeb Q. Vanterpool")
+
+
+def echo_planted(document):
+    """A target that echoes personal data: every person it returns carries PLANTED, id number value included;
+    every v1 token, the v1 form of it; every error, the email in its message."""
+    for person in _objects(document, lambda node: node.get("object") == PERSON and "created" in node):
+        person.update(PLANTED)
+    for token in _objects(document, lambda node: node.get("object") == "token"):
+        token["person"] = {"first_name": "Zebulonia", "last_name": "Quixote-Vanterpool", "id_number": "987654329",
+                           "dob": {"day": 17, "month": 11, "year": 1931}}
+    if isinstance(document, dict) and isinstance(document.get("error"), dict):
+        document["error"]["message"] = f"{document['error'].get('message')} (contact zebulonia.q@planted-pii.test)"
+    return document
+
+
+@pytest.fixture(scope="module")
+def echoing_server():
+    with RunningServer(ServerOptions(middleware=(rewrite_json(echo_planted),))) as server:
+        yield server
+
+
+def profile(tmp_path: Path, url: str, **settings) -> Path:
+    """The reference profile on this server, with a trigger that sends personal data of its own."""
+    data = yaml.safe_load((REPO / "profiles" / "reference.yaml").read_text())
+    data.update(base_url=url, **settings)
+    data["triggers"] = {"email_invalid": {"method": "POST", "path": "/v2/core/accounts/{account_id}/persons", "json_body": {
+        "email": "zebulonia.q.planted-pii.test", "given_name": "Zebulonia", "surname": "Quixote-Vanterpool",
+        "address": {"line1": "742 Evergreen Terrace", "city": "Springfieldia", "country": "US"}}}}
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def outputs(tmp_path: Path, capsys) -> str:
+    captured = capsys.readouterr()
+    files = [path.read_text(encoding="utf-8") for path in (tmp_path / "reports").rglob("*") if path.is_file()]
+    return "\n".join([captured.out, captured.err, *files])
+
+
+def planted_in(text: str) -> list[str]:
+    """The planted values in a text, as they are or URL-encoded; standing alone (1931 in a duration 0.01931 is not one)."""
+    forms = {form for value in VALUES for form in (value, quote(value), quote_plus(value), quote(value, safe=""))}
+    return sorted(form for form in forms if re.search(rf"(?<![0-9A-Za-z.]){re.escape(form)}(?![0-9A-Za-z])", text))
+
+
+def run(tmp_path: Path, url: str, *extra: str, **settings) -> int:
+    return main(["run", "--profile", str(profile(tmp_path, url, **settings)), "--only", "semantics,v1-tokens,error-codes,validation",
+                 "--workers", "2", "--report-dir", str(tmp_path / "reports"), *extra])
+
+
+def test_no_personal_value_is_in_any_output(echoing_server, tmp_path, capsys):
+    code = run(tmp_path, echoing_server.url, redact_pii=True)  # the profile setting
+    text = outputs(tmp_path, capsys)
+    assert code == 1  # the echoed data breaks checks: the run still reports them
+    assert planted_in(text) == []
+    results = next((tmp_path / "reports").glob("*/results.json")).read_text()
+    assert '"pii_redacted": true' in results and MASK in results
+    # Ids, codes and statuses stay readable.
+    assert "acct_" in results and "person_test_" in results and '"code": "email_invalid"' in results and '"status": 400' in results
+    assert 'us_ssn' in results and '\\"country\\": \\"US\\"' in results
+    assert "Personal data redacted" in next((tmp_path / "reports").glob("*/report.html")).read_text()
+
+
+def test_without_the_option_the_planted_values_are_there(echoing_server, tmp_path, capsys):
+    """The control: the same run unredacted shows them (so the test above can fail)."""
+    run(tmp_path, echoing_server.url)
+    assert set(planted_in(outputs(tmp_path, capsys))) >= set(VALUES)
+
+
+@pytest.mark.parametrize(("cli", "environ", "expected"), [
+    ({"redact_pii": True}, {}, True), ({}, {"CONFORMANCE_REDACT_PII": "1"}, True), ({}, {"CONFORMANCE_REDACT_PII": "false"}, False), ({}, {}, False),
+])
+def test_the_option_comes_from_the_command_line_or_the_environment(cli, environ, expected):
+    assert resolve_config(cli, environ=environ).redact_pii is expected
+
+
+def test_text_that_quotes_a_body_is_masked():
+    redactor = PiiRedactor()
+    result = CheckResult(
+        check_id="semantics/x", category=Category.SEMANTICS, title="t", status=Status.FAILED,
+        expectation="create response.given_name == 'Zebulonia'",
+        detail='got 400 \'{"error": {"code": "x"}, "surname": "Quixote-Vanterpool", "date_of_birth": {"year": 1931}}\' and pii%5Bid_number%5D=987654329',
+        exchanges=[{"request_body": '{"given_name": "Zebulonia", "date_of_birth": {"day": 17, "month": 11, "year": 1931}}',
+                    "request_headers": {"Content-Type": "application/json"}, "response_body": "not json: 742 Evergreen Terrace",
+                    "curl": "curl --data-raw 'person%5Bfirst_name%5D=Zebulonia&person%5Baddress%5D%5Bline1%5D=742+Evergreen+Terrace'"}],
+    )
+    redactor.result(result)
+    text = str([result.expectation, result.detail, result.exchanges])
+    assert planted_in(text) == ["742 Evergreen Terrace"]  # in a body that is no structure, quoted by no member name
+    assert '"code": "x"' in result.detail
+
+
+def test_a_long_body_is_redacted_in_linear_time():
+    """Found by the chaos target: a 64 KiB run of dots took the email pattern 40 s (it was quadratic)."""
+    import time
+
+    started = time.monotonic()
+    masked = PiiRedactor().text("." * 64 * 1024 + " jenny@example.com")
+    assert time.monotonic() - started < 1.0
+    assert masked.endswith(f" {MASK}")
