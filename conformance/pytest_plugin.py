@@ -51,6 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(flag, dest=f"conformance_{name}", metavar=metavar, default=None, help=help_text)
     group.addoption("--conformance-allow-live", dest="conformance_allow_live", action="store_true", default=False,
                     help="allow a live-mode key against a non-loopback target")
+    group.addoption("--conformance-redact-pii", dest="conformance_redact_pii", action="store_true", default=False,
+                    help="mask personal data (names, emails, addresses...) in what failed checks print")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     cli: dict[str, Any] = {name: config.getoption(f"conformance_{name}") for name in OPTIONS}
     cli["allow_live"] = config.getoption("conformance_allow_live") or None  # None: not given, the lower layers decide
+    cli["redact_pii"] = config.getoption("conformance_redact_pii") or None
     try:
         run_config = resolve_config(cli, environ=dict(os.environ))
     except ConfigError as exc:
@@ -71,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _pytest_flags(message: str) -> str:
     """ConfigError speaks of `conformance run`'s flags (--base-url); name this plugin's instead."""
     names = "|".join(re.escape(flag.removeprefix("--conformance-")) for flag, _, _ in OPTIONS.values())
-    return re.sub(rf"--({names}|allow-live)\b", r"--conformance-\1", message)
+    return re.sub(rf"--({names}|allow-live|redact-pii)\b", r"--conformance-\1", message)
 
 
 class ConformancePlugin:
@@ -181,6 +184,10 @@ class ConformanceCheck(pytest.Item):
 
         run_config = self.plugin.run_config
         result, _client = self.unit.run(self.plugin.environment())
+        if run_config.redact_pii:
+            from conformance.engine.pii import PiiRedactor
+
+            PiiRedactor().result(result)
         failed = result.status in (Status.FAILED, Status.ERROR)
         if result.status == Status.NOT_EXERCISED:
             pytest.skip(self.plugin.scrub(result.detail or "not exercised"))

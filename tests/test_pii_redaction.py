@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 import pytest
 import yaml
@@ -15,30 +13,10 @@ from conformance.engine.pii import MASK, PiiRedactor
 from conformance.engine.results import Category, CheckResult, Status
 from conformance.reference.server import RunningServer, ServerOptions
 
-from .mutants import PERSON, _objects, rewrite_json
+from .mutants import rewrite_json
+from .planted_pii import VALUES, echo_planted, planted_in
 
 REPO = Path(__file__).resolve().parents[1]
-PLANTED = {
-    "given_name": "Zebulonia", "surname": "Quixote-Vanterpool", "email": "zebulonia.q@planted-pii.test", "phone": "+15550009876",
-    "address": {"line1": "742 Evergreen Terrace", "city": "Springfieldia", "postal_code": "97999", "country": "US"},
-    "date_of_birth": {"day": 17, "month": 11, "year": 1931}, "id_numbers": [{"type": "us_ssn", "value": "987654329"}],
-    "additional_names": [{"purpose": "alias", "full_name": "Zeb Q. Vanterpool"}],
-}
-VALUES = ("Zebulonia", "Quixote-Vanterpool", "zebulonia.q@planted-pii.test", "+15550009876", "742 Evergreen Terrace", "Springfieldia",
-          "97999", "1931", "987654329", "Zeb Q. Vanterpool")
-
-
-def echo_planted(document):
-    """A target that echoes personal data: every person it returns carries PLANTED, id number value included;
-    every v1 token, the v1 form of it; every error, the email in its message."""
-    for person in _objects(document, lambda node: node.get("object") == PERSON and "created" in node):
-        person.update(PLANTED)
-    for token in _objects(document, lambda node: node.get("object") == "token"):
-        token["person"] = {"first_name": "Zebulonia", "last_name": "Quixote-Vanterpool", "id_number": "987654329",
-                           "dob": {"day": 17, "month": 11, "year": 1931}}
-    if isinstance(document, dict) and isinstance(document.get("error"), dict):
-        document["error"]["message"] = f"{document['error'].get('message')} (contact zebulonia.q@planted-pii.test)"
-    return document
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +41,6 @@ def outputs(tmp_path: Path, capsys) -> str:
     captured = capsys.readouterr()
     files = [path.read_text(encoding="utf-8") for path in (tmp_path / "reports").rglob("*") if path.is_file()]
     return "\n".join([captured.out, captured.err, *files])
-
-
-def planted_in(text: str) -> list[str]:
-    """The planted values in a text, as they are or URL-encoded; standing alone (1931 in a duration 0.01931 is not one)."""
-    forms = {form for value in VALUES for form in (value, quote(value), quote_plus(value), quote(value, safe=""))}
-    return sorted(form for form in forms if re.search(rf"(?<![0-9A-Za-z.]){re.escape(form)}(?![0-9A-Za-z])", text))
 
 
 def run(tmp_path: Path, url: str, *extra: str, **settings) -> int:

@@ -25,6 +25,7 @@ from conformance.reference.auth import DEFAULT_KEYS
 from conformance.reference.server import RunningServer, ServerOptions
 
 from .mutants import rewrite_json
+from .planted_pii import echo_planted, planted_in
 
 pytest_plugins = ["pytester"]
 
@@ -175,3 +176,11 @@ def test_xdist_workers_share_out_the_checks(run: Callable[..., pytest.RunResult]
     result = run("--conformance", "--conformance-only", "semantics", "-n", "2", "-v")
     result.assert_outcomes(passed=SEMANTIC_CHECKS)
     assert all(f"[{worker}]" in result.stdout.str() for worker in ("gw0", "gw1"))
+
+
+def test_redact_pii_masks_personal_data_in_what_failures_print(run: Callable[..., pytest.RunResult], pytester: pytest.Pytester) -> None:
+    with RunningServer(ServerOptions(middleware=(rewrite_json(echo_planted),))) as server:
+        result = run("--conformance-base-url", server.url, "--conformance-api-key", "sk_test_reference_secret", "--conformance-profile", _profile(pytester),
+                     "--conformance-only", "semantics", "-k", "retrieve-returns-what-was-created", "--conformance-redact-pii", "-vv")
+    assert result.parseoutcomes().get("failed") == 1
+    assert planted_in(_output(result)) == [] and "[redacted]" in _output(result)
