@@ -7,6 +7,7 @@ form bodies: decoded, then checked against the same schema) before the service s
 from __future__ import annotations
 
 import copy
+import asyncio
 import json
 import logging
 import re
@@ -90,9 +91,10 @@ def _body_error(errors: list[Any], fallback: str) -> ApiError:
 class ReferenceApp:
     """Builds the starlette application around one Service."""
 
-    def __init__(self, service: Service, keys: KeyRegistry | None = None) -> None:
+    def __init__(self, service: Service, keys: KeyRegistry | None = None, body_timeout: float = 10.0) -> None:
         self.service = service
         self.keys = keys or KeyRegistry()
+        self.body_timeout = body_timeout
         self.spec = load_spec()
         self._bracketed = _bracketed_parameters(self.spec)
         self.openapi = OpenAPI.from_dict(_without_bracketed(self.spec), config=Config(extra_format_validators={"decimal": is_decimal}))
@@ -186,18 +188,22 @@ class ReferenceApp:
             client_ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"),
         )
 
-    @staticmethod
-    async def _read_body(request: Request) -> bytes:
+    async def _read_body(self, request: Request) -> bytes:
         too_large = ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise too_large
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:  # a chunked body declares no length
-                raise too_large
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(self.body_timeout):  # a declared body that never arrives holds nothing for long
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:  # a chunked body declares no length
+                        raise too_large
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise ApiError("request_timeout", f"The body did not arrive within {self.body_timeout:g} s.", status=408,
+                           headers={"Connection": "close"}) from None
         return b"".join(chunks)
 
     def _form_body(self, raw: bytes) -> dict[str, Any]:
@@ -329,5 +335,5 @@ def _v1_error(error: ApiError) -> dict[str, Any]:
     return {"error": {"type": body.pop("type", "invalid_request_error"), **body}}
 
 
-def create_app(service: Service, keys: KeyRegistry | None = None) -> Starlette:
-    return ReferenceApp(service, keys).app
+def create_app(service: Service, keys: KeyRegistry | None = None, body_timeout: float = 10.0) -> Starlette:
+    return ReferenceApp(service, keys, body_timeout).app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import socket
 import sys
@@ -17,6 +18,7 @@ import uvicorn
 
 from conformance.reference.app import create_app
 from conformance.reference.auth import DEFAULT_KEYS, KeyRegistry
+from conformance.reference.protocol import GuardedProtocol, HttpLimits
 from conformance.reference.service import Service, Settings
 from conformance.reference.storage import Storage
 
@@ -32,16 +34,18 @@ class ServerOptions:
     # to run, and ASGI middleware wrapped around the application, innermost first.
     service_class: type[Service] = Service
     middleware: tuple[Callable[[Any], Any], ...] = ()
+    limits: HttpLimits = HttpLimits()  # slow and numerous clients
 
 
 def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
     storage = Storage(options.database)
-    app: Any = create_app(options.service_class(storage, options.settings), KeyRegistry(options.keys))
+    app: Any = create_app(options.service_class(storage, options.settings), KeyRegistry(options.keys), options.limits.body_timeout)
     for wrap in options.middleware:
         app = wrap(app)
     # httptools: the faster parser, and the stricter one (a request with both Content-Length and
-    # Transfer-Encoding is refused, as request smuggling defences want).
-    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False, lifespan="off", http="httptools")
+    # Transfer-Encoding is refused, as request smuggling defences want); guarded against slow clients.
+    protocol = functools.partial(GuardedProtocol, limits=options.limits)
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False, lifespan="off", http=protocol)
     return config, storage
 
 
