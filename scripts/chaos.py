@@ -1,4 +1,5 @@
-"""The suite against the chaos target (tests/chaos.py) for many drawn behaviours: the property of tests/chaos_check.py for each.
+"""The suite against the chaos target (tests/chaos.py) for many drawn behaviours, the property of
+tests/chaos_check.py for each.
 
     python scripts/chaos.py --draws 2000 --jobs 2          # two processes, seeds S and S+1, 1,000 draws each
     python scripts/chaos.py --seed 7 --draws 1000 --only-draw 412   # draw 412 of that run again, alone
@@ -34,18 +35,37 @@ def _outcome_kind(files: dict[str, bytes]) -> list[str]:
     for name, content in files.items():
         if name.endswith("results.json") and not name.startswith("latest/"):
             results = json.loads(content)["results"]
-            return [result["detail"].split(":")[1].strip() for result in results if result["detail"].startswith("the check could not complete")]
+            return [
+                result["detail"].split(":")[1].strip()
+                for result in results
+                if result["detail"].startswith("the check could not complete")
+            ]
     return []
 
 
 def worker(seed_value: int, count: int, only_draw: int | None) -> dict[str, object]:
-    stats: dict[str, object] = {"seed": seed_value, "draws": 0, "run": 0, "failures": [], "exit": Counter(), "incomplete": Counter(),
-                                "slowest": 0.0, "requests": 0}
+    stats: dict[str, object] = {
+        "seed": seed_value,
+        "draws": 0,
+        "run": 0,
+        "failures": [],
+        "exit": Counter(),
+        "incomplete": Counter(),
+        "slowest": 0.0,
+        "requests": 0,
+    }
     started = time.monotonic()
     with rig() as chaos:
+
         @seed(seed_value)
-        @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-                  print_blob=False)
+        @settings(
+            max_examples=count,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+        )
         @given(draws())
         def one(draw: Draw) -> None:
             number = stats["draws"]
@@ -63,8 +83,12 @@ def worker(seed_value: int, count: int, only_draw: int | None) -> dict[str, obje
                 stats["failures"].append({"draw": number, "violations": found, "repr": repr(draw)[:4000]})
                 print(f"seed {seed_value} draw {number}: FAILED\n  " + "\n  ".join(found), file=sys.stderr, flush=True)
             if stats["run"] % 100 == 0:
-                print(f"seed {seed_value}: {stats['run']} draws run, {len(stats['failures'])} failing, "
-                      f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+                print(
+                    f"seed {seed_value}: {stats['run']} draws run, {len(stats['failures'])} failing, "
+                    f"{time.monotonic() - started:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         one()
     stats["seconds"] = round(time.monotonic() - started, 1)
@@ -84,14 +108,24 @@ def main() -> int:
         stats = [worker(args.seed, args.draws, args.only_draw)]
     else:
         share = args.draws // args.jobs
-        processes = [subprocess.Popen([sys.executable, __file__, "--draws", str(share), "--seed", str(args.seed + index), "--json", "-"],
-                                      stdout=subprocess.PIPE, text=True) for index in range(args.jobs)]
+        processes = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--draws", str(share), "--seed", str(args.seed + index), "--json", "-"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for index in range(args.jobs)
+        ]
         stats = [json.loads(process.communicate()[0]) for process in processes]
     failures = sum(len(job["failures"]) for job in stats)
     summary = {
-        "draws run": sum(job["run"] for job in stats), "failing draws": failures, "wall seconds": round(time.monotonic() - started, 1),
-        "seeds": [job["seed"] for job in stats], "draws per seed": [job["draws"] for job in stats],
-        "exit codes": sum((Counter(job["exit"]) for job in stats), Counter()), "requests": sum(job["requests"] for job in stats),
+        "draws run": sum(job["run"] for job in stats),
+        "failing draws": failures,
+        "wall seconds": round(time.monotonic() - started, 1),
+        "seeds": [job["seed"] for job in stats],
+        "draws per seed": [job["draws"] for job in stats],
+        "exit codes": sum((Counter(job["exit"]) for job in stats), Counter()),
+        "requests": sum(job["requests"] for job in stats),
         "slowest draw seconds": round(max(job["slowest"] for job in stats), 1),
         "checks that could not complete, by exception": sum((Counter(job["incomplete"]) for job in stats), Counter()),
         "failures": [failure | {"seed": job["seed"]} for job in stats for failure in job["failures"]],

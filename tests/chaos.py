@@ -32,21 +32,100 @@ MAX_BIG = 6 * 2**20
 
 # Pieces of hostile strings; `{other}`, `{near}` and `{key}` are placeholders (module docstring).
 FRAGMENTS = (
-    "", "a", "acct_1", "../", "..", ".", "/", "%2F", "%2e%2e", "%", "%00", "?", "#", "?#", " ", "\t", "\x00", "\r\n", "\n", "\x1b[2J",
-    "\x1b]0;title\x07", "\\", "@", ":", "[/]", "[bold]", "[/bold]", "[link=http://{other}/]x[/link]", "<script>", "]]>", "\u202e",
-    "\ud800", "\U0001f600", "é", "\x7f", "\x85", "\u2028", "{other}", "//{other}/", "http://{other}/", "{key}", "sk_test_", "%s%n",
+    "",
+    "a",
+    "acct_1",
+    "../",
+    "..",
+    ".",
+    "/",
+    "%2F",
+    "%2e%2e",
+    "%",
+    "%00",
+    "?",
+    "#",
+    "?#",
+    " ",
+    "\t",
+    "\x00",
+    "\r\n",
+    "\n",
+    "\x1b[2J",
+    "\x1b]0;title\x07",
+    "\\",
+    "@",
+    ":",
+    "[/]",
+    "[bold]",
+    "[/bold]",
+    "[link=http://{other}/]x[/link]",
+    "<script>",
+    "]]>",
+    "\u202e",
+    "\ud800",
+    "\U0001f600",
+    "é",
+    "\x7f",
+    "\x85",
+    "\u2028",
+    "{other}",
+    "//{other}/",
+    "http://{other}/",
+    "{key}",
+    "sk_test_",
+    "%s%n",
 )
 URLS = (
-    "/v2/core/accounts/acct_1/persons?page=p2", "/v2/core/accounts/acct_1/persons?limit=2&page=", "http://{other}/v2/core/accounts/acct_1/persons",
-    "https://{other}/v2/core/accounts/acct_1/persons", "//{other}/v2/core/accounts/acct_1/persons", "http://{near}/v2/core/accounts/acct_1/persons",
-    "http://127.0.0.1@{other}/v2/", "http:/{other}/v2/", "/\\{other}/v2/", "ftp://{other}/", "file:///etc/passwd", "javascript:alert(1)",
-    "data:text/html,<script>alert(1)</script>", "/v2/../../v1/tokens", "/v2/core/accounts/acct_1/persons#frag", "/v2/%2e%2e/%2e%2e/",
-    "http://{other}:0/", "http://[::1]:1/", "/v2/core/accounts/acct_1/persons?page={key}",
+    "/v2/core/accounts/acct_1/persons?page=p2",
+    "/v2/core/accounts/acct_1/persons?limit=2&page=",
+    "http://{other}/v2/core/accounts/acct_1/persons",
+    "https://{other}/v2/core/accounts/acct_1/persons",
+    "//{other}/v2/core/accounts/acct_1/persons",
+    "http://{near}/v2/core/accounts/acct_1/persons",
+    "http://127.0.0.1@{other}/v2/",
+    "http:/{other}/v2/",
+    "/\\{other}/v2/",
+    "ftp://{other}/",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "/v2/../../v1/tokens",
+    "/v2/core/accounts/acct_1/persons#frag",
+    "/v2/%2e%2e/%2e%2e/",
+    "http://{other}:0/",
+    "http://[::1]:1/",
+    "/v2/core/accounts/acct_1/persons?page={key}",
 )
 STATUSES = (200, 200, 200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 402, 404, 409, 413, 415, 429, 500, 502, 503)
-RETRY_AFTER = ("99999999999", "-5", "NaN", "nan", "inf", "-inf", "1e309", "Wed, 21 Oct 2015 07:28:00 GMT", "", "abc", "0.01", "1", "0x10", "1_0")
-CONTENT_TYPES = ("application/json", "application/json; charset=utf-8", "application/json; charset=utf-16", "text/html", "text/plain",
-                 "application/problem+json", "multipart/form-data; boundary=x", "", "\x00", "application/json\r\nX-Injected: 1")
+RETRY_AFTER = (
+    "99999999999",
+    "-5",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "1e309",
+    "Wed, 21 Oct 2015 07:28:00 GMT",
+    "",
+    "abc",
+    "0.01",
+    "1",
+    "0x10",
+    "1_0",
+)
+CONTENT_TYPES = (
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/json; charset=utf-16",
+    "text/html",
+    "text/plain",
+    "application/problem+json",
+    "multipart/form-data; boundary=x",
+    "",
+    "\x00",
+    "application/json\r\nX-Injected: 1",
+)
 LENGTHS = ("absent", "short", "long", "negative", "garbage", "twice", "chunked", "bad-chunks")
 DELIVERIES = ("slow", "drip", "truncated", "drop", "bytes-then-drop")
 
@@ -112,6 +191,7 @@ class Behaviour:
 
 # ------------------------------------------------------------------------------------ strategies
 
+
 def _text() -> st.SearchStrategy[str | Big]:
     joined = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=4), max_size=8).map("".join)
     big = st.builds(Big, st.sampled_from(FRAGMENTS), st.integers(256, MAX_BIG))
@@ -119,13 +199,27 @@ def _text() -> st.SearchStrategy[str | Big]:
 
 
 def _ids() -> st.SearchStrategy[Any]:
-    odd = _text() | st.integers() | st.none() | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
-    return st.sampled_from(("acct_chaos_1", "person_chaos_1", "perstok_chaos_1", "tok_chaos_1")).flatmap(lambda plausible: _sometimes(plausible, odd))
+    odd = (
+        _text()
+        | st.integers()
+        | st.none()
+        | st.lists(st.integers(), max_size=2)
+        | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+    )
+    return st.sampled_from(("acct_chaos_1", "person_chaos_1", "perstok_chaos_1", "tok_chaos_1")).flatmap(
+        lambda plausible: _sometimes(plausible, odd)
+    )
 
 
 def _urls() -> st.SearchStrategy[Any]:
-    return st.none() | st.sampled_from(URLS) | _text() | st.tuples(st.sampled_from(URLS), _text()).map(lambda pair: Big(pair[0] + "x", 3 * 2**20)
-                                                                                                      if isinstance(pair[1], Big) else pair[0] + pair[1])
+    return (
+        st.none()
+        | st.sampled_from(URLS)
+        | _text()
+        | st.tuples(st.sampled_from(URLS), _text()).map(
+            lambda pair: Big(pair[0] + "x", 3 * 2**20) if isinstance(pair[1], Big) else pair[0] + pair[1]
+        )
+    )
 
 
 def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -139,28 +233,54 @@ def _json() -> st.SearchStrategy[Any]:
 
 def _object() -> st.SearchStrategy[dict[str, Any]]:
     """An object shaped enough like the API's that the run goes on to use what it holds."""
-    person = st.fixed_dictionaries({"id": _ids()}, optional={"object": st.just("v2.core.account_person"), "given_name": _text()})
-    return st.fixed_dictionaries({"id": _ids()}, optional={
-        "object": st.sampled_from(("v2.core.account", "v2.core.account_person", "v2.core.account_person_token", "token", "list")) | _text(),
-        "data": st.lists(person, max_size=3) | _json(),
-        "next_page_url": _urls(), "previous_page_url": _urls(),
-        "used": st.booleans() | _json(), "livemode": st.booleans() | _json(), "deleted": st.booleans() | _json(),
-        "created": st.just("2026-01-01T00:00:00.000Z") | _json(), "expires_at": st.just("2026-01-01T00:10:00.000Z") | _json(),
-        "type": st.just("person") | _json(), "given_name": _text(), "metadata": _json(), "echo": st.just("{key}"),
-        "error": st.fixed_dictionaries({"code": _text(), "message": _text()}, optional={"type": _text(), "age_limit": _json()}) | _json(),
-    })
+    person = st.fixed_dictionaries(
+        {"id": _ids()}, optional={"object": st.just("v2.core.account_person"), "given_name": _text()}
+    )
+    return st.fixed_dictionaries(
+        {"id": _ids()},
+        optional={
+            "object": st.sampled_from(
+                ("v2.core.account", "v2.core.account_person", "v2.core.account_person_token", "token", "list")
+            )
+            | _text(),
+            "data": st.lists(person, max_size=3) | _json(),
+            "next_page_url": _urls(),
+            "previous_page_url": _urls(),
+            "used": st.booleans() | _json(),
+            "livemode": st.booleans() | _json(),
+            "deleted": st.booleans() | _json(),
+            "created": st.just("2026-01-01T00:00:00.000Z") | _json(),
+            "expires_at": st.just("2026-01-01T00:10:00.000Z") | _json(),
+            "type": st.just("person") | _json(),
+            "given_name": _text(),
+            "metadata": _json(),
+            "echo": st.just("{key}"),
+            "error": st.fixed_dictionaries(
+                {"code": _text(), "message": _text()}, optional={"type": _text(), "age_limit": _json()}
+            )
+            | _json(),
+        },
+    )
 
 
 def _body() -> st.SearchStrategy[Json | Deep | Raw]:
-    raw = st.binary(max_size=64) | st.sampled_from((b"<html>[/]</html>", b"\x1b[31mred", b"\xff\xfe{\"id\": 1}", b'{"id": "a"', b"null", b"{key}"))
-    return (st.builds(Json, _object(), st.booleans()) | st.builds(Json, _json(), st.booleans())
-            | st.builds(Deep, st.integers(1, 100_000), st.booleans()) | st.builds(Raw, raw))
+    raw = st.binary(max_size=64) | st.sampled_from(
+        (b"<html>[/]</html>", b"\x1b[31mred", b'\xff\xfe{"id": 1}', b'{"id": "a"', b"null", b"{key}")
+    )
+    return (
+        st.builds(Json, _object(), st.booleans())
+        | st.builds(Json, _json(), st.booleans())
+        | st.builds(Deep, st.integers(1, 100_000), st.booleans())
+        | st.builds(Raw, raw)
+    )
 
 
 def _headers() -> st.SearchStrategy[tuple[tuple[str, str | Big], ...]]:
     header = st.one_of(
         st.tuples(st.just("Retry-After"), st.sampled_from(RETRY_AFTER)),
-        st.tuples(st.sampled_from(("Location", "Content-Location", "Link")), _urls().filter(lambda url: url is not None)),
+        st.tuples(
+            st.sampled_from(("Location", "Content-Location", "Link")), _urls().filter(lambda url: url is not None)
+        ),
         st.tuples(st.sampled_from(("Request-Id", "Set-Cookie", "X-Echo")), _text()),
         st.tuples(st.just("Content-Encoding"), st.sampled_from(("gzip", "br", "deflate", "identity", "x-unknown"))),
         st.tuples(st.just("Connection"), st.sampled_from(("close", "keep-alive", "upgrade"))),
@@ -194,6 +314,7 @@ def behaviours() -> st.SearchStrategy[Behaviour]:
 
 
 # -------------------------------------------------------------------------------------- rendering
+
 
 @dataclass
 class Request:
@@ -276,7 +397,7 @@ def deliver(connection: socket.socket, answer: Answer, head: bytes, body: bytes)
     if answer.delivery == "drip":
         piece = max(1, len(head) // DRIP_PIECES)
         for start in range(0, len(head), piece):
-            connection.sendall(head[start:start + piece])
+            connection.sendall(head[start : start + piece])
             time.sleep(DRIP_SECONDS / DRIP_PIECES)
         connection.sendall(body)
         return True
@@ -289,6 +410,7 @@ def deliver(connection: socket.socket, answer: Answer, head: bytes, body: bytes)
 
 # ---------------------------------------------------------------------------------------- servers
 
+
 def _read_request(connection: socket.socket) -> Request | None:
     connection.settimeout(10)
     data = b""
@@ -300,7 +422,9 @@ def _read_request(connection: socket.socket) -> Request | None:
             data += chunk
         head, _, rest = data.partition(b"\r\n\r\n")
         line, *header_lines = head.decode("latin-1").split("\r\n")
-        headers = {name.strip().lower(): value.strip() for name, _, value in (item.partition(":") for item in header_lines)}
+        headers = {
+            name.strip().lower(): value.strip() for name, _, value in (item.partition(":") for item in header_lines)
+        }
         length = int(headers.get("content-length") or 0)
         while len(rest) < length:
             chunk = connection.recv(65536)

@@ -42,14 +42,38 @@ class Draw:
     timeout: float = TIMEOUT
 
     def arguments(self, url: str, report_dir: Path) -> list[str]:
-        return ["run", "--base-url", url, "--api-key", PLANTED_KEY, "--timeout", str(self.timeout), "--only", self.only, "--shard", self.shard,
-                "--max-examples", "2", "--report-dir", str(report_dir), *(["--redact-pii"] if self.redact_pii else [])]
+        return [
+            "run",
+            "--base-url",
+            url,
+            "--api-key",
+            PLANTED_KEY,
+            "--timeout",
+            str(self.timeout),
+            "--only",
+            self.only,
+            "--shard",
+            self.shard,
+            "--max-examples",
+            "2",
+            "--report-dir",
+            str(report_dir),
+            *(["--redact-pii"] if self.redact_pii else []),
+        ]
 
 
 def draws() -> st.SearchStrategy[Draw]:
-    shards = st.sampled_from(SELECTIONS).flatmap(lambda selection: st.tuples(
-        st.just(selection[0]), st.integers(1, selection[1]).map(lambda index: f"{index}/{selection[1]}")))
-    return st.builds(lambda behaviour, shard, redact: Draw(behaviour, shard[0], shard[1], redact), behaviours(), shards, st.booleans())
+    shards = st.sampled_from(SELECTIONS).flatmap(
+        lambda selection: st.tuples(
+            st.just(selection[0]), st.integers(1, selection[1]).map(lambda index: f"{index}/{selection[1]}")
+        )
+    )
+    return st.builds(
+        lambda behaviour, shard, redact: Draw(behaviour, shard[0], shard[1], redact),
+        behaviours(),
+        shards,
+        st.booleans(),
+    )
 
 
 @dataclass
@@ -88,7 +112,9 @@ class ChaosRig:
         except BaseException:  # noqa: BLE001 - what escapes the command is the finding
             crash = traceback.format_exc()
         elapsed = time.monotonic() - started
-        files = {str(path.relative_to(report_dir)): path.read_bytes() for path in report_dir.rglob("*") if path.is_file()}
+        files = {
+            str(path.relative_to(report_dir)): path.read_bytes() for path in report_dir.rglob("*") if path.is_file()
+        }
         shutil.rmtree(report_dir, ignore_errors=True)
         return Outcome(code, crash, output.getvalue(), elapsed, len(self.server.requests), files)
 
@@ -105,7 +131,10 @@ class ChaosRig:
         if outcome.elapsed > limit:
             found.append(f"took {outcome.elapsed:.1f} s for {outcome.requests} requests (at most {limit:.1f} s)")
         found += report_problems(outcome.files, draw.redact_pii)
-        if any(PLANTED_KEY.encode() in content for content in [outcome.output.encode("utf-8", "surrogatepass"), *outcome.files.values()]):
+        if any(
+            PLANTED_KEY.encode() in content
+            for content in [outcome.output.encode("utf-8", "surrogatepass"), *outcome.files.values()]
+        ):
             found.append("the API key is in the output or a report")
         if self.other.connections or self.near.connections:
             found.append(f"connections to other origins: {self.other.connections + self.near.connections}")
@@ -133,7 +162,9 @@ def report_problems(files: dict[str, bytes], redacted: bool) -> list[str]:
     if len(runs) != 1:
         return [f"expected one run directory, found {sorted(runs)}"]
     run = runs.pop()
-    problems = [f"{run}/{name} missing" for name in ("results.json", "junit.xml", "report.html") if f"{run}/{name}" not in files]
+    problems = [
+        f"{run}/{name} missing" for name in ("results.json", "junit.xml", "report.html") if f"{run}/{name}" not in files
+    ]
     if problems:
         return problems
     try:
@@ -153,7 +184,9 @@ def report_problems(files: dict[str, bytes], redacted: bool) -> list[str]:
         parser.feed(page)
         json.loads("".join(parser.island))
         assert page.rstrip().endswith("</html>"), "the page is cut short"
-        assert ("personal data redacted" in page.lower()) is redacted, "the page does not say whether personal data is redacted"
+        assert ("personal data redacted" in page.lower()) is redacted, (
+            "the page does not say whether personal data is redacted"
+        )
     except (ValueError, AssertionError, UnicodeDecodeError) as exc:
         problems.append(f"report.html invalid: {exc}")
     return problems
@@ -166,4 +199,3 @@ def rig() -> Iterator[ChaosRig]:
         yield chaos
     finally:
         chaos.close()
-

@@ -9,13 +9,27 @@ from urllib.parse import quote, quote_plus
 from .mutants import PERSON, _objects
 
 PLANTED = {
-    "given_name": "Zebulonia", "surname": "Quixote-Vanterpool", "email": "zebulonia.q@planted-pii.test", "phone": "+15550009876",
+    "given_name": "Zebulonia",
+    "surname": "Quixote-Vanterpool",
+    "email": "zebulonia.q@planted-pii.test",
+    "phone": "+15550009876",
     "address": {"line1": "742 Evergreen Terrace", "city": "Springfieldia", "postal_code": "97999", "country": "US"},
-    "date_of_birth": {"day": 17, "month": 11, "year": 1931}, "id_numbers": [{"type": "us_ssn", "value": "987654329"}],
+    "date_of_birth": {"day": 17, "month": 11, "year": 1931},
+    "id_numbers": [{"type": "us_ssn", "value": "987654329"}],
     "additional_names": [{"purpose": "alias", "full_name": "Zeb Q. Vanterpool"}],
 }
-VALUES = ("Zebulonia", "Quixote-Vanterpool", "zebulonia.q@planted-pii.test", "+15550009876", "742 Evergreen Terrace", "Springfieldia",
-          "97999", "1931", "987654329", "Zeb Q. Vanterpool")
+VALUES = (
+    "Zebulonia",
+    "Quixote-Vanterpool",
+    "zebulonia.q@planted-pii.test",
+    "+15550009876",
+    "742 Evergreen Terrace",
+    "Springfieldia",
+    "97999",
+    "1931",
+    "987654329",
+    "Zeb Q. Vanterpool",
+)
 
 
 def echo_planted(document: Any) -> Any:
@@ -24,14 +38,18 @@ def echo_planted(document: Any) -> Any:
     for person in _objects(document, lambda node: node.get("object") == PERSON and "created" in node):
         person.update(PLANTED)
     for token in _objects(document, lambda node: node.get("object") == "token"):
-        token["person"] = {"first_name": "Zebulonia", "last_name": "Quixote-Vanterpool", "id_number": "987654329",
-                           "dob": {"day": 17, "month": 11, "year": 1931}}
+        token["person"] = {
+            "first_name": "Zebulonia",
+            "last_name": "Quixote-Vanterpool",
+            "id_number": "987654329",
+            "dob": {"day": 17, "month": 11, "year": 1931},
+        }
     if isinstance(document, dict) and isinstance(document.get("error"), dict):
         document["error"]["message"] = f"{document['error'].get('message')} (contact zebulonia.q@planted-pii.test)"
     return document
 
 
 def planted_in(text: str) -> list[str]:
-    """The planted values in a text, as they are or URL-encoded; standing alone (1931 in a duration 0.01931 is not one)."""
+    """The planted values in a text, as they are or URL-encoded, standing alone (not 1931 in a duration 0.01931)."""
     forms = {form for value in VALUES for form in (value, quote(value), quote_plus(value), quote(value, safe=""))}
     return sorted(form for form in forms if re.search(rf"(?<![0-9A-Za-z.]){re.escape(form)}(?![0-9A-Za-z])", text))

@@ -1,4 +1,5 @@
-"""The suite against the chaos target: whatever it answers, a run reports, never crashes, never leaks, never talks to another host.
+"""The suite against the chaos target: whatever it answers, a run reports, never crashes, never leaks,
+never talks to another host.
 
 The property (tests/chaos_check.py) over a fixed seed's draws, and each crash it found kept as a named
 behaviour. More draws: scripts/chaos.py.
@@ -28,8 +29,15 @@ def chaos():
 
 def test_the_property_holds_for_every_draw(chaos):
     """Replays with `python scripts/chaos.py --seed 20261202 --draws 15`."""
+
     @seed(CHAOS_SEED)
-    @settings(max_examples=DRAWS, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=DRAWS,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(draws())
     def every(draw: Draw) -> None:
         found = chaos.violations(draw, chaos.run(draw))
@@ -49,7 +57,13 @@ def shard_of(check_id: str, count: int = 6) -> str:
 
 
 def _results(outcome) -> dict:
-    return json.loads(next(content for name, content in outcome.files.items() if name.endswith("results.json") and not name.startswith("latest/")))
+    return json.loads(
+        next(
+            content
+            for name, content in outcome.files.items()
+            if name.endswith("results.json") and not name.startswith("latest/")
+        )
+    )
 
 
 # Crashes found on the way (and the issue's), each fixed at its root: the answers that made them.
@@ -59,12 +73,21 @@ FOUND = {
     # httpx.InvalidURL (non-printable character) the same way.
     "a control character in an id": (Answer(body=Json({**ACCOUNT, "id": "acct_\x7f1"}, ascii=False)),),
     # The detail quoting the body was printed as rich markup: MarkupError, closing tag '[/]' has nothing to close.
-    "rich markup in a body": (Answer(), Answer(status=400, body=Raw(b"[/] [bold] oops")),),
+    "rich markup in a body": (
+        Answer(),
+        Answer(status=400, body=Raw(b"[/] [bold] oops")),
+    ),
     # Control characters from the body reached junit.xml, which no XML parser then read.
-    "control characters in a body": (Answer(), Answer(status=400, body=Raw(b"\x01\x02\x1b[2J\x0b")),),
+    "control characters in a body": (
+        Answer(),
+        Answer(status=400, body=Raw(b"\x01\x02\x1b[2J\x0b")),
+    ),
     # Invented beside them: a lone surrogate, and the same in a 429 loop with a NaN Retry-After.
     "a lone surrogate in an id": (Answer(body=Json({**ACCOUNT, "id": "acct_\ud800"}, ascii=True)),),
-    "NaN Retry-After": (Answer(), Answer(status=429, headers=(("Retry-After", "NaN"),)),),
+    "NaN Retry-After": (
+        Answer(),
+        Answer(status=429, headers=(("Retry-After", "NaN"),)),
+    ),
 }
 
 
@@ -86,24 +109,41 @@ def test_the_issue_20_mb_id_fails_the_check_with_the_reason(chaos):
     assert max(len(request.target) for request in chaos.server.requests) < 300
 
 
-OTHER_HOSTS = ("http://{other}/v2/core/accounts/acct_chaos_1/persons?page=p2", "//{other}/v2/core/accounts/acct_chaos_1/persons",
-               "https://{other}/v2/core/accounts/acct_chaos_1/persons", "http://{near}/v2/core/accounts/acct_chaos_1/persons",
-               "http://127.0.0.1@{other}/v2/")
+OTHER_HOSTS = (
+    "http://{other}/v2/core/accounts/acct_chaos_1/persons?page=p2",
+    "//{other}/v2/core/accounts/acct_chaos_1/persons",
+    "https://{other}/v2/core/accounts/acct_chaos_1/persons",
+    "http://{near}/v2/core/accounts/acct_chaos_1/persons",
+    "http://127.0.0.1@{other}/v2/",
+)
 
 
 @pytest.mark.parametrize("url", OTHER_HOSTS)
 @pytest.mark.parametrize("how", ["page URLs", "redirects"])
 def test_no_request_ever_reaches_another_origin(chaos, url, how):
-    """Page URLs and redirects to another loopback address (127.0.0.2) or another port: the listeners there see no connection."""
-    page = {"object": "list", "data": [{"id": "person_chaos_1", "object": "v2.core.account_person"}], "next_page_url": url,
-            "previous_page_url": url}
+    """Page URLs and redirects to another loopback address (127.0.0.2) or another port: the listeners
+    there see no connection."""
+    page = {
+        "object": "list",
+        "data": [{"id": "person_chaos_1", "object": "v2.core.account_person"}],
+        "next_page_url": url,
+        "previous_page_url": url,
+    }
     # The page is also the account and each person created, so that the list check walks it.
-    answer = Answer(body=Json({**ACCOUNT, **page}, ascii=False)) if how == "page URLs" else Answer(status=302, headers=(("Location", url),))
+    answer = (
+        Answer(body=Json({**ACCOUNT, **page}, ascii=False))
+        if how == "page URLs"
+        else Answer(status=302, headers=(("Location", url),))
+    )
     draw = Draw(Behaviour((answer,)), SEMANTICS, shard_of("semantics/list-returns-every-person-once"), redact_pii=False)
     outcome = chaos.run(draw)
     assert chaos.violations(draw, outcome) == []
     assert chaos.other.connections == [] and chaos.near.connections == []
     assert all(request.headers.get("host") == chaos.server.address for request in chaos.server.requests)
     if how == "page URLs":
-        listed = next(result for result in _results(outcome)["results"] if result["check_id"] == "semantics/list-returns-every-person-once")
+        listed = next(
+            result
+            for result in _results(outcome)["results"]
+            if result["check_id"] == "semantics/list-returns-every-person-once"
+        )
         assert listed["status"] == "failed" and "next_page_url" in listed["expectation"], listed

@@ -1,4 +1,5 @@
-"""--redact-pii: distinctive personal data, sent by the suite and echoed by the target, is in no output; ids, codes and statuses are."""
+"""--redact-pii: distinctive personal data, sent by the suite and echoed by the target, is in no output;
+ids, codes and statuses are."""
 
 from __future__ import annotations
 
@@ -29,9 +30,18 @@ def profile(tmp_path: Path, url: str, **settings) -> Path:
     """The reference profile on this server, with a trigger that sends personal data of its own."""
     data = yaml.safe_load((REPO / "profiles" / "reference.yaml").read_text())
     data.update(base_url=url, **settings)
-    data["triggers"] = {"email_invalid": {"method": "POST", "path": "/v2/core/accounts/{account_id}/persons", "json_body": {
-        "email": "zebulonia.q.planted-pii.test", "given_name": "Zebulonia", "surname": "Quixote-Vanterpool",
-        "address": {"line1": "742 Evergreen Terrace", "city": "Springfieldia", "country": "US"}}}}
+    data["triggers"] = {
+        "email_invalid": {
+            "method": "POST",
+            "path": "/v2/core/accounts/{account_id}/persons",
+            "json_body": {
+                "email": "zebulonia.q.planted-pii.test",
+                "given_name": "Zebulonia",
+                "surname": "Quixote-Vanterpool",
+                "address": {"line1": "742 Evergreen Terrace", "city": "Springfieldia", "country": "US"},
+            },
+        }
+    }
     path = tmp_path / "profile.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -44,8 +54,20 @@ def outputs(tmp_path: Path, capsys) -> str:
 
 
 def run(tmp_path: Path, url: str, *extra: str, **settings) -> int:
-    return main(["run", "--profile", str(profile(tmp_path, url, **settings)), "--only", "semantics,v1-tokens,error-codes,validation",
-                 "--workers", "2", "--report-dir", str(tmp_path / "reports"), *extra])
+    return main(
+        [
+            "run",
+            "--profile",
+            str(profile(tmp_path, url, **settings)),
+            "--only",
+            "semantics,v1-tokens,error-codes,validation",
+            "--workers",
+            "2",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            *extra,
+        ]
+    )
 
 
 def test_no_personal_value_is_in_any_output(echoing_server, tmp_path, capsys):
@@ -56,8 +78,13 @@ def test_no_personal_value_is_in_any_output(echoing_server, tmp_path, capsys):
     results = next((tmp_path / "reports").glob("*/results.json")).read_text()
     assert '"pii_redacted": true' in results and MASK in results
     # Ids, codes and statuses stay readable.
-    assert "acct_" in results and "person_test_" in results and '"code": "email_invalid"' in results and '"status": 400' in results
-    assert 'us_ssn' in results and '\\"country\\": \\"US\\"' in results
+    assert (
+        "acct_" in results
+        and "person_test_" in results
+        and '"code": "email_invalid"' in results
+        and '"status": 400' in results
+    )
+    assert "us_ssn" in results and '\\"country\\": \\"US\\"' in results
     assert "Personal data redacted" in next((tmp_path / "reports").glob("*/report.html")).read_text()
 
 
@@ -67,9 +94,15 @@ def test_without_the_option_the_planted_values_are_there(echoing_server, tmp_pat
     assert set(planted_in(outputs(tmp_path, capsys))) >= set(VALUES)
 
 
-@pytest.mark.parametrize(("cli", "environ", "expected"), [
-    ({"redact_pii": True}, {}, True), ({}, {"CONFORMANCE_REDACT_PII": "1"}, True), ({}, {"CONFORMANCE_REDACT_PII": "false"}, False), ({}, {}, False),
-])
+@pytest.mark.parametrize(
+    ("cli", "environ", "expected"),
+    [
+        ({"redact_pii": True}, {}, True),
+        ({}, {"CONFORMANCE_REDACT_PII": "1"}, True),
+        ({}, {"CONFORMANCE_REDACT_PII": "false"}, False),
+        ({}, {}, False),
+    ],
+)
 def test_the_option_comes_from_the_command_line_or_the_environment(cli, environ, expected):
     assert resolve_config(cli, environ=environ).redact_pii is expected
 
@@ -77,12 +110,22 @@ def test_the_option_comes_from_the_command_line_or_the_environment(cli, environ,
 def test_text_that_quotes_a_body_is_masked():
     redactor = PiiRedactor()
     result = CheckResult(
-        check_id="semantics/x", category=Category.SEMANTICS, title="t", status=Status.FAILED,
+        check_id="semantics/x",
+        category=Category.SEMANTICS,
+        title="t",
+        status=Status.FAILED,
         expectation="create response.given_name == 'Zebulonia'",
-        detail='got 400 \'{"error": {"code": "x"}, "surname": "Quixote-Vanterpool", "date_of_birth": {"year": 1931}}\' and pii%5Bid_number%5D=987654329',
-        exchanges=[{"request_body": '{"given_name": "Zebulonia", "date_of_birth": {"day": 17, "month": 11, "year": 1931}}',
-                    "request_headers": {"Content-Type": "application/json"}, "response_body": "not json: 742 Evergreen Terrace",
-                    "curl": "curl --data-raw 'person%5Bfirst_name%5D=Zebulonia&person%5Baddress%5D%5Bline1%5D=742+Evergreen+Terrace'"}],
+        detail='got 400 \'{"error": {"code": "x"}, "surname": "Quixote-Vanterpool", "date_of_birth": {"year": 1931}}\''
+        " and pii%5Bid_number%5D=987654329",
+        exchanges=[
+            {
+                "request_body": '{"given_name": "Zebulonia", "date_of_birth": {"day": 17, "month": 11, "year": 1931}}',
+                "request_headers": {"Content-Type": "application/json"},
+                "response_body": "not json: 742 Evergreen Terrace",
+                "curl": "curl --data-raw 'person%5Bfirst_name%5D=Zebulonia"
+                "&person%5Baddress%5D%5Bline1%5D=742+Evergreen+Terrace'",
+            }
+        ],
     )
     redactor.result(result)
     text = str([result.expectation, result.detail, result.exchanges])

@@ -41,23 +41,31 @@ def answer_and_close(sock: socket.socket) -> tuple[bytes, dict, float]:
 
 
 def account(server: RunningServer) -> str:
-    response = httpx.post(f"{server.url}/v2/core/accounts", json={"identity": {"country": "us", "entity_type": "company"}},
-                          headers={"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": STRIPE_VERSION})
+    response = httpx.post(
+        f"{server.url}/v2/core/accounts",
+        json={"identity": {"country": "us", "entity_type": "company"}},
+        headers={"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": STRIPE_VERSION},
+    )
     assert response.status_code == 200, response.text
     return response.json()["id"]
 
 
 def persons_listed(server: RunningServer, account_id: str) -> list:
-    response = httpx.get(f"{server.url}/v2/core/accounts/{account_id}/persons",
-                         headers={"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": STRIPE_VERSION})
+    response = httpx.get(
+        f"{server.url}/v2/core/accounts/{account_id}/persons",
+        headers={"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": STRIPE_VERSION},
+    )
     return response.json()["data"]
 
 
 def test_a_declared_body_that_never_arrives_times_out_and_the_connection_closes(server):
     account_id = account(server)
     with connect(server) as sock:
-        sock.sendall(f"POST /v2/core/accounts/{account_id}/persons HTTP/1.1\r\n{HEAD}Content-Type: application/json\r\n"
-                     "Content-Length: 100\r\n\r\n".encode() + b'{"given_name": "Never')
+        sock.sendall(
+            f"POST /v2/core/accounts/{account_id}/persons HTTP/1.1\r\n{HEAD}Content-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n".encode()
+            + b'{"given_name": "Never'
+        )
         head, error, elapsed = answer_and_close(sock)
     assert head.startswith(b"HTTP/1.1 408") and b"connection: close" in head.lower(), head
     assert error["code"] == "request_timeout" and error["message"]
@@ -107,7 +115,9 @@ def test_slow_clients_hold_at_most_the_connection_limit(server):
 
 def test_a_keep_alive_connection_serves_request_after_request(server):
     """The head deadline is per request: a connection in use is not cut at head_timeout."""
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": STRIPE_VERSION}) as client:
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": STRIPE_VERSION}
+    ) as client:
         account_id = account(server)
         started = time.monotonic()
         while time.monotonic() - started < 2 * LIMITS.head_timeout:

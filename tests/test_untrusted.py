@@ -1,4 +1,4 @@
-"""Values from the target are checked before use (conformance/engine/untrusted.py), and the client keeps its deadlines."""
+"""Values from the target are checked before use (conformance/engine/untrusted.py); the client keeps its deadlines."""
 
 from __future__ import annotations
 
@@ -8,24 +8,46 @@ import httpx
 import pytest
 
 from conformance.engine.client import ApiClient
-from conformance.engine.untrusted import MAX_ID_CHARS, Untrusted, path, path_id, request_target, retry_after, same_origin
+from conformance.engine.untrusted import (
+    MAX_ID_CHARS,
+    Untrusted,
+    path,
+    path_id,
+    request_target,
+    retry_after,
+    same_origin,
+)
 
 from .chaos import Answer, Behaviour, ChaosServer, Sentinel
 
 KEY = "sk_test_untrusted0123456789"
 
 
-@pytest.mark.parametrize(("value", "quoted"), [
-    ("acct_1", "acct_1"), ("a/b", "a%2Fb"), ("../..", "..%2F.."), ("..", "%2E%2E"), (".", "%2E"), ("a?b#c", "a%3Fb%23c"),
-    ("a b", "a%20b"), ("\x00\r\n", "%00%0D%0A"), ("%2F", "%252F"), ("é", "%C3%A9"),
-])
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("acct_1", "acct_1"),
+        ("a/b", "a%2Fb"),
+        ("../..", "..%2F.."),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("a?b#c", "a%3Fb%23c"),
+        ("a b", "a%20b"),
+        ("\x00\r\n", "%00%0D%0A"),
+        ("%2F", "%252F"),
+        ("é", "%C3%A9"),
+    ],
+)
 def test_an_id_is_one_quoted_segment(value, quoted):
     assert path_id(value) == quoted
     assert path("/v2/core/accounts/{}/persons", value) == f"/v2/core/accounts/{quoted}/persons"
 
 
-@pytest.mark.parametrize("value", ["", "a" * (MAX_ID_CHARS + 1), "a" * 20 * 2**20, "\ud800", 12, None, ["acct_1"], {"id": "acct_1"}],
-                         ids=["empty", "one too long", "20 MB", "lone surrogate", "int", "None", "list", "dict"])
+@pytest.mark.parametrize(
+    "value",
+    ["", "a" * (MAX_ID_CHARS + 1), "a" * 20 * 2**20, "\ud800", 12, None, ["acct_1"], {"id": "acct_1"}],
+    ids=["empty", "one too long", "20 MB", "lone surrogate", "int", "None", "list", "dict"],
+)
 def test_an_id_that_cannot_be_a_segment_is_refused(value):
     with pytest.raises(Untrusted):
         path_id(value)
@@ -35,17 +57,37 @@ def test_the_longest_id_fits_the_longest_target():
     assert request_target(path("/v2/core/accounts/{}/persons/{}", "\U0001f600" * MAX_ID_CHARS, "a" * MAX_ID_CHARS))
 
 
-@pytest.mark.parametrize("target", [
-    "http://127.0.0.2/v2/", "https://127.0.0.2/v2/", "//127.0.0.2/v2/", "ftp://x/", "javascript:alert(1)", "v2/relative", "",
-    "/v2/a b", "/v2/a\x00", "/v2/a\r\nHost: x", "/v2/a#fragment", "/v2/\\127.0.0.2", "/v2/../v1/tokens", "/v2/./x", "/v2/é",
-    "/v2/" + "a" * 20 * 2**20, None, 12,
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.2/v2/",
+        "https://127.0.0.2/v2/",
+        "//127.0.0.2/v2/",
+        "ftp://x/",
+        "javascript:alert(1)",
+        "v2/relative",
+        "",
+        "/v2/a b",
+        "/v2/a\x00",
+        "/v2/a\r\nHost: x",
+        "/v2/a#fragment",
+        "/v2/\\127.0.0.2",
+        "/v2/../v1/tokens",
+        "/v2/./x",
+        "/v2/é",
+        "/v2/" + "a" * 20 * 2**20,
+        None,
+        12,
+    ],
+)
 def test_a_request_target_other_than_a_plain_path_is_refused(target):
     with pytest.raises(Untrusted):
         request_target(target)
 
 
-@pytest.mark.parametrize("target", ["/v2/core/accounts/acct_1/persons?limit=2&page=p_2", "/v1/tokens/tok_1", "/v2/a%2Fb%00/@:"])
+@pytest.mark.parametrize(
+    "target", ["/v2/core/accounts/acct_1/persons?limit=2&page=p_2", "/v1/tokens/tok_1", "/v2/a%2Fb%00/@:"]
+)
 def test_a_plain_path_is_sent_as_it_is(target):
     assert request_target(target) == target
 
@@ -53,22 +95,44 @@ def test_a_plain_path_is_sent_as_it_is(target):
 def test_same_origin_is_scheme_host_and_port():
     base = httpx.URL("http://127.0.0.1:8000")
     assert same_origin(httpx.URL("http://127.0.0.1:8000/v2/x"), base)
-    assert not any(same_origin(httpx.URL(url), base) for url in ("https://127.0.0.1:8000/", "http://127.0.0.2:8000/", "http://127.0.0.1:8001/"))
+    assert not any(
+        same_origin(httpx.URL(url), base)
+        for url in ("https://127.0.0.1:8000/", "http://127.0.0.2:8000/", "http://127.0.0.1:8001/")
+    )
 
 
-@pytest.mark.parametrize(("header", "seconds"), [
-    (None, 1.0), ("2", 2.0), ("0.5", 0.5), ("-5", 0.0), ("99999999999", 3.0), ("inf", 3.0), ("1e309", 3.0), ("-inf", 0.0),
-    ("NaN", 1.0), ("nan", 1.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 1.0), ("abc", 1.0), ("", 1.0),
-])
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, 1.0),
+        ("2", 2.0),
+        ("0.5", 0.5),
+        ("-5", 0.0),
+        ("99999999999", 3.0),
+        ("inf", 3.0),
+        ("1e309", 3.0),
+        ("-inf", 0.0),
+        ("NaN", 1.0),
+        ("nan", 1.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1.0),
+        ("abc", 1.0),
+        ("", 1.0),
+    ],
+)
 def test_retry_after_is_clamped_whatever_it_says(header, seconds):
     assert retry_after(header, cap=3.0) == seconds
 
 
 # ---------------------------------------------------------------------------------- the client
 
+
 @pytest.fixture(scope="module")
 def chaos():
-    with Sentinel("127.0.0.2") as other, Sentinel("127.0.0.1") as near, ChaosServer(other=other.address, near=near.address) as server:
+    with (
+        Sentinel("127.0.0.2") as other,
+        Sentinel("127.0.0.1") as near,
+        ChaosServer(other=other.address, near=near.address) as server,
+    ):
         yield server, other, near
 
 
@@ -77,7 +141,7 @@ def client_for(server: ChaosServer, timeout: float = 0.5) -> ApiClient:
 
 
 def test_dripped_headers_end_at_the_deadline(chaos):
-    """A head sent in pieces, each well within the timeout, took DRIP_SECONDS in all: the deadline covers the whole response."""
+    """A head in pieces, each well within the timeout, DRIP_SECONDS in all: the deadline covers the whole response."""
     server, _, _ = chaos
     server.play(Behaviour((Answer(delivery="drip"),)))
     client = client_for(server)
@@ -102,7 +166,9 @@ def test_a_rate_limited_answer_is_retried_within_the_timeout(chaos, header):
     assert time.monotonic() - started < 4 * 0.2 + 1.0
 
 
-@pytest.mark.parametrize("location", ["http://{other}/v2/core/accounts", "//{other}/v2/", "http://{near}/v2/", "/v2/core/accounts"])
+@pytest.mark.parametrize(
+    "location", ["http://{other}/v2/core/accounts", "//{other}/v2/", "http://{near}/v2/", "/v2/core/accounts"]
+)
 def test_a_redirect_is_never_followed(chaos, location):
     server, other, near = chaos
     server.play(Behaviour((Answer(status=302, headers=(("Location", location),)),)))
@@ -113,12 +179,16 @@ def test_a_redirect_is_never_followed(chaos, location):
     assert other.connections == [] and near.connections == []
 
 
-@pytest.mark.parametrize("target", ["http://{other}/v2/core/accounts", "//{other}/v2/core/accounts", "/v2/\x00", "/v2/" + "a" * 20 * 2**20])
+@pytest.mark.parametrize(
+    "target", ["http://{other}/v2/core/accounts", "//{other}/v2/core/accounts", "/v2/\x00", "/v2/" + "a" * 20 * 2**20]
+)
 def test_a_refused_target_is_recorded_and_never_sent(chaos, target):
     server, other, near = chaos
     server.play(Behaviour((Answer(),)))
     client = client_for(server)
-    exchange = client.request("GET", target.replace("{other}", other.address), headers={"Authorization": f"Bearer {KEY}"})
+    exchange = client.request(
+        "GET", target.replace("{other}", other.address), headers={"Authorization": f"Bearer {KEY}"}
+    )
     client.close()
     assert exchange.status is None and exchange.error.startswith("not sent: "), exchange.error
     assert len(exchange.url) < 300 and KEY not in str(exchange.to_dict())

@@ -23,24 +23,64 @@ from urllib.parse import parse_qsl, urlencode
 from conformance.engine.results import CheckResult, RunResult
 
 MASK = "[redacted]"
-PERSONAL = frozenset({
-    # v2 persons
-    "given_name", "surname", "full_name", "additional_names", "email", "phone", "address", "additional_addresses", "script_addresses",
-    "script_names", "date_of_birth", "id_numbers", "nationalities", "legal_gender", "ip", "user_agent",
-    # v1 person and PII tokens
-    "first_name", "last_name", "first_name_kana", "first_name_kanji", "last_name_kana", "last_name_kanji", "maiden_name", "full_name_aliases",
-    "dob", "id_number", "id_number_secondary", "ssn_last_4", "nationality", "gender", "registered_address", "address_kana", "address_kanji",
-    # members of the above, for text that quotes them alone
-    "line1", "line2", "city", "postal_code", "state", "town",
-})
+PERSONAL = frozenset(
+    {
+        # v2 persons
+        "given_name",
+        "surname",
+        "full_name",
+        "additional_names",
+        "email",
+        "phone",
+        "address",
+        "additional_addresses",
+        "script_addresses",
+        "script_names",
+        "date_of_birth",
+        "id_numbers",
+        "nationalities",
+        "legal_gender",
+        "ip",
+        "user_agent",
+        # v1 person and PII tokens
+        "first_name",
+        "last_name",
+        "first_name_kana",
+        "first_name_kanji",
+        "last_name_kana",
+        "last_name_kanji",
+        "maiden_name",
+        "full_name_aliases",
+        "dob",
+        "id_number",
+        "id_number_secondary",
+        "ssn_last_4",
+        "nationality",
+        "gender",
+        "registered_address",
+        "address_kana",
+        "address_kanji",
+        # members of the above, for text that quotes them alone
+        "line1",
+        "line2",
+        "city",
+        "postal_code",
+        "state",
+        "town",
+    }
+)
 KEPT = frozenset({"type", "purpose", "country"})  # codes inside personal members
 # Masked where they stand, but not wherever their value appears: a terms-of-service IP is often the
 # target's own address, and a user agent the suite's name.
 UNLEARNED = frozenset({"ip", "user_agent"})
 MIN_LEARNED = 3  # shorter values (a day of birth, "US") are too common to mask everywhere
 _NAMES = "|".join(sorted(PERSONAL, key=len, reverse=True))
-QUOTED_MEMBER = re.compile(rf"""(?P<lead>(?P<q>["'])(?:{_NAMES})(?P=q)\s*:\s*)(?:(?P<v>["'])(?:\\.|(?!(?P=v)).)*(?P=v)|-?\d+(?:\.\d+)?)""")
-FORM_MEMBER = re.compile(rf"(?P<lead>(?:\[|%5B)(?:{_NAMES})(?:\]|%5D)(?:(?:\[|%5B)\w*(?:\]|%5D))*=)[^&'\"\s]*", re.IGNORECASE)
+QUOTED_MEMBER = re.compile(
+    rf"""(?P<lead>(?P<q>["'])(?:{_NAMES})(?P=q)\s*:\s*)(?:(?P<v>["'])(?:\\.|(?!(?P=v)).)*(?P=v)|-?\d+(?:\.\d+)?)"""
+)
+FORM_MEMBER = re.compile(
+    rf"(?P<lead>(?:\[|%5B)(?:{_NAMES})(?:\]|%5D)(?:(?:\[|%5B)\w*(?:\]|%5D))*=)[^&'\"\s]*", re.IGNORECASE
+)
 # Bounded parts, as RFC 5321 bounds them: `[\w.]+@` alone is quadratic on a long run of dots without an `@`.
 EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 
@@ -55,8 +95,12 @@ class PiiRedactor:
     # ------------------------------------------------------------------------- structures
     def _structure(self, value: Any, personal: bool = False, learn: bool = True) -> Any:
         if isinstance(value, dict):
-            return {key: self._structure(item, (personal and key not in KEPT) or key in PERSONAL, learn and key not in UNLEARNED)
-                    for key, item in value.items()}
+            return {
+                key: self._structure(
+                    item, (personal and key not in KEPT) or key in PERSONAL, learn and key not in UNLEARNED
+                )
+                for key, item in value.items()
+            }
         if isinstance(value, list):
             return [self._structure(item, personal, learn) for item in value]
         if not personal or value is None or isinstance(value, bool):
@@ -95,7 +139,9 @@ class PiiRedactor:
         text = EMAIL.sub(MASK, text)
         if self._values:
             if self._pattern is None:
-                self._pattern = re.compile("|".join(re.escape(value) for value in sorted(self._values, key=len, reverse=True)))
+                self._pattern = re.compile(
+                    "|".join(re.escape(value) for value in sorted(self._values, key=len, reverse=True))
+                )
             text = self._pattern.sub(MASK, text)
         return text
 
@@ -116,7 +162,11 @@ class PiiRedactor:
             exchange["request_body"] = self._body(exchange.get("request_body"), form)
             exchange["response_body"] = self._body(exchange.get("response_body"), False)
         result.exchanges = self._deep_text(result.exchanges)
-        result.title, result.expectation, result.detail = self.text(result.title), self.text(result.expectation), self.text(result.detail)
+        result.title, result.expectation, result.detail = (
+            self.text(result.title),
+            self.text(result.expectation),
+            self.text(result.detail),
+        )
         return result
 
     def run(self, run: RunResult) -> RunResult:

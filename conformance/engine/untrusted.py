@@ -71,7 +71,9 @@ def request_target(target: object) -> str:
         raise Untrusted(f"a URL that is not a path on the target (the suite follows no absolute URL): {shown(target)}")
     odd = sorted(set(target) - TARGET_CHARACTERS)
     if odd:
-        raise Untrusted(f"a URL with characters no request line carries ({', '.join(map(repr, odd[:5]))}): {shown(target)}")
+        raise Untrusted(
+            f"a URL with characters no request line carries ({', '.join(map(repr, odd[:5]))}): {shown(target)}"
+        )
     if any(segment in (".", "..") for segment in urlsplit(target).path.split("/")):
         raise Untrusted(f"a URL with a dot segment, which would address another path: {shown(target)}")
     return target

@@ -35,8 +35,13 @@ class HttpLimits:
 def envelope(status: int, code: str, message: str) -> bytes:
     """A whole HTTP/1.1 response in the API's error envelope, closing the connection."""
     body = json.dumps(ApiError(code, message, status=status, type="invalid_request_error").body()).encode()
-    head = (f"HTTP/1.1 {status} ".encode() + REASONS[status] + b"\r\ncontent-type: application/json\r\n"
-            + f"content-length: {len(body)}\r\nrequest-id: req_{secrets.token_hex(12)}\r\nconnection: close\r\n\r\n".encode())
+    head = (
+        f"HTTP/1.1 {status} ".encode()
+        + REASONS[status]
+        + b"\r\ncontent-type: application/json\r\n"
+        + f"content-length: {len(body)}\r\nrequest-id: req_{secrets.token_hex(12)}\r\n".encode()
+        + b"connection: close\r\n\r\n"
+    )
     return head + body
 
 
@@ -59,13 +64,22 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.limits.head_timeout, self._refuse, 408, "request_timeout",
-                                                    f"The request head did not arrive within {self.limits.head_timeout:g} s.")
+            self._head_timer = self.loop.call_later(
+                self.limits.head_timeout,
+                self._refuse,
+                408,
+                "request_timeout",
+                f"The request head did not arrive within {self.limits.head_timeout:g} s.",
+            )
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
-            self._refuse(503, "too_many_connections", f"The server holds at most {self.limits.max_connections} connections; try again later.")
+            self._refuse(
+                503,
+                "too_many_connections",
+                f"The server holds at most {self.limits.max_connections} connections; try again later.",
+            )
             return
         self._arm_head_timer()
 
