@@ -16,20 +16,46 @@ from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, 
 from conformance.spec import SpecError
 
 EXIT_CONFORMS, EXIT_FAILS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-MARKS = {Status.PASSED: "[green]PASS[/]", Status.FAILED: "[red]FAIL[/]", Status.NOT_EXERCISED: "[yellow]SKIP[/]", Status.ERROR: "[magenta]ERROR[/]"}
+MARKS = {
+    Status.PASSED: "[green]PASS[/]",
+    Status.FAILED: "[red]FAIL[/]",
+    Status.NOT_EXERCISED: "[yellow]SKIP[/]",
+    Status.ERROR: "[magenta]ERROR[/]",
+}
 
 
 def run_command(arguments: dict[str, Any]) -> int:
     console = Console(stderr=False, highlight=False)
     # One line per message, even in CI logs; no markup: messages quote what the target answered.
     errors = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "publishable_key", "stripe_version", "profile", "report_dir", "seed",
-                                                  "max_examples", "only", "pace", "timeout", "allow_live", "workers", "shard", "redact_pii")}
+    cli = {
+        name: arguments.get(name)
+        for name in (
+            "base_url",
+            "api_key",
+            "publishable_key",
+            "stripe_version",
+            "profile",
+            "report_dir",
+            "seed",
+            "max_examples",
+            "only",
+            "pace",
+            "timeout",
+            "allow_live",
+            "workers",
+            "shard",
+            "redact_pii",
+        )
+    }
     unreachable: TargetUnreachable | None = None
     try:
         config = resolve_config(cli)
         with target(config) as base_url:
-            console.print(f"conformance: testing {base_url}{' (embedded reference server)' if config.embedded else ''}", markup=False)
+            console.print(
+                f"conformance: testing {base_url}{' (embedded reference server)' if config.embedded else ''}",
+                markup=False,
+            )
             try:
                 run = run_suite(config, base_url, progress=lambda result: _progress(console, result))
             except TargetUnreachable as exc:  # still a run: its reports say what the first request got
@@ -48,7 +74,11 @@ def run_command(arguments: dict[str, Any]) -> int:
         errors.print(f"conformance: target unreachable: {printable(str(unreachable))}")
     else:
         _summary(console, run)
-    console.print(f"report: {directory / 'report.html'}\nresults: {directory / 'results.json'}  junit: {directory / 'junit.xml'}", soft_wrap=True, markup=False)
+    console.print(
+        f"report: {directory / 'report.html'}\nresults: {directory / 'results.json'}  junit: {directory / 'junit.xml'}",
+        soft_wrap=True,
+        markup=False,
+    )
     if unreachable is not None:
         return EXIT_UNREACHABLE
     if any(result.check_id == "run/interrupted" for result in run.results):
@@ -74,19 +104,27 @@ def report_command(results: str, output: str | None, previous: str | None) -> in
 def printable(text: str) -> str:
     """Text fit for a terminal: control characters (escape sequences of a hostile target) and lone
     surrogates shown as escapes, not sent to the terminal."""
-    return "".join(character if character == "\n" or (character.isprintable() and not 0xD800 <= ord(character) <= 0xDFFF)
-                   else character.encode("unicode_escape", "backslashreplace").decode("ascii") for character in text)
+    return "".join(
+        character
+        if character == "\n" or (character.isprintable() and not 0xD800 <= ord(character) <= 0xDFFF)
+        else character.encode("unicode_escape", "backslashreplace").decode("ascii")
+        for character in text
+    )
 
 
 def _progress(console: Console, result: CheckResult) -> None:
     if result.status != Status.PASSED or not sys.stdout.isatty():
         detail = f"  {printable(result.detail[:300])}" if result.status != Status.PASSED else ""
         expected = " (expected failure)" if result.expected_failure else ""
-        console.print(f"{MARKS[result.status]} {escape(result.check_id)}{expected}{escape(detail)}", markup=True, soft_wrap=True)
+        console.print(
+            f"{MARKS[result.status]} {escape(result.check_id)}{expected}{escape(detail)}", markup=True, soft_wrap=True
+        )
 
 
 def _summary(console: Console, run: RunResult) -> None:
-    table = Table(title=f"{'CONFORMS' if run.conforms else 'DOES NOT CONFORM'}: {run.requests} requests in {run.duration:.1f} s")
+    table = Table(
+        title=f"{'CONFORMS' if run.conforms else 'DOES NOT CONFORM'}: {run.requests} requests in {run.duration:.1f} s"
+    )
     table.add_column("category")
     for status in Status:
         table.add_column(status.value, justify="right")

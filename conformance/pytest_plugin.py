@@ -29,7 +29,11 @@ if TYPE_CHECKING:  # the engine (schemathesis, openapi-core, ...) is imported on
 OPTIONS: dict[str, tuple[str, str, str]] = {
     "base_url": ("--conformance-base-url", "URL", "base URL of the target (default: the embedded reference server)"),
     "api_key": ("--conformance-api-key", "KEY", "secret API key of the target (or CONFORMANCE_API_KEY)"),
-    "publishable_key": ("--conformance-publishable-key", "KEY", "publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)"),
+    "publishable_key": (
+        "--conformance-publishable-key",
+        "KEY",
+        "publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)",
+    ),
     "stripe_version": ("--conformance-stripe-version", "VERSION", "Stripe-Version header of v2 requests"),
     "profile": ("--conformance-profile", "FILE", "target profile (YAML): keys, fixtures, expected failures"),
     "seed": ("--conformance-seed", "N", "seed of the fuzzing"),
@@ -44,15 +48,29 @@ EXCHANGES_SHOWN = 5  # last exchanges of a check shown in a failure (all with -v
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "Stripe v2 Persons conformance checks")
-    group.addoption("--conformance", action="store_true", default=False,
-                    help="run the conformance checks (against the embedded reference server unless a base URL is given)")
+    group.addoption(
+        "--conformance",
+        action="store_true",
+        default=False,
+        help="run the conformance checks (against the embedded reference server unless a base URL is given)",
+    )
     for name, (flag, metavar, help_text) in OPTIONS.items():
         # Values stay strings: resolve_config types and checks them, with the suite's own messages.
         group.addoption(flag, dest=f"conformance_{name}", metavar=metavar, default=None, help=help_text)
-    group.addoption("--conformance-allow-live", dest="conformance_allow_live", action="store_true", default=False,
-                    help="allow a live-mode key against a non-loopback target")
-    group.addoption("--conformance-redact-pii", dest="conformance_redact_pii", action="store_true", default=False,
-                    help="mask personal data (names, emails, addresses...) in what failed checks print")
+    group.addoption(
+        "--conformance-allow-live",
+        dest="conformance_allow_live",
+        action="store_true",
+        default=False,
+        help="allow a live-mode key against a non-loopback target",
+    )
+    group.addoption(
+        "--conformance-redact-pii",
+        dest="conformance_redact_pii",
+        action="store_true",
+        default=False,
+        help="mask personal data (names, emails, addresses...) in what failed checks print",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,8 +150,10 @@ class ConformancePlugin:
             where = self._environment.base_url + (" (embedded reference server)" if self.run_config.embedded else "")
         else:
             where = "embedded reference server" if self.run_config.embedded else str(self.run_config.base_url)
-        return self.scrub(f"conformance: target {where}, Stripe-Version {self.run_config.stripe_version}, "
-                          f"seed {self.run_config.seed}, categories {','.join(self.run_config.only)}")
+        return self.scrub(
+            f"conformance: target {where}, Stripe-Version {self.run_config.stripe_version}, "
+            f"seed {self.run_config.seed}, categories {','.join(self.run_config.only)}"
+        )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
@@ -193,7 +213,9 @@ class ConformanceCheck(pytest.Item):
             pytest.skip(self.plugin.scrub(result.detail or "not exercised"))
         if result.expected_failure:
             if failed:
-                pytest.xfail(self.plugin.scrub(run_config.expected_failures.get(result.check_id, "listed in expected_failures")))
+                pytest.xfail(
+                    self.plugin.scrub(run_config.expected_failures.get(result.check_id, "listed in expected_failures"))
+                )
             pytest.fail(f"{result.check_id} unexpectedly passed: remove it from expected_failures", pytrace=False)
         if failed:
             raise CheckFailure(result)
@@ -222,8 +244,16 @@ class ConformanceCheck(pytest.Item):
         for number, exchange in enumerate(exchanges, start=len(result.exchanges) - len(exchanges) + 1):
             body = exchange.get("response_body") or ""
             shown = body[:BODY_LIMIT] + (f"... ({len(body)} characters)" if len(body) > BODY_LIMIT else "")
-            answer = f"{exchange['status']} {shown}" if exchange.get("status") is not None else f"no response: {exchange.get('error')}"
-            lines += [f"  exchange {number} of {len(result.exchanges)}:", f"    {exchange.get('curl', '')}", f"    -> {answer}"]
+            answer = (
+                f"{exchange['status']} {shown}"
+                if exchange.get("status") is not None
+                else f"no response: {exchange.get('error')}"
+            )
+            lines += [
+                f"  exchange {number} of {len(result.exchanges)}:",
+                f"    {exchange.get('curl', '')}",
+                f"    -> {answer}",
+            ]
         return lines
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

@@ -100,9 +100,17 @@ class Exchange:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": self.method, "url": self.url, "request_headers": self.request_headers, "request_body": _shown(self.request_body),
-            "status": self.status, "response_headers": self.response_headers, "response_body": _shown(self.response_text),
-            "error": self.error, "elapsed": round(self.elapsed, 4), "operation_id": self.operation_id, "curl": self.curl(),
+            "method": self.method,
+            "url": self.url,
+            "request_headers": self.request_headers,
+            "request_body": _shown(self.request_body),
+            "status": self.status,
+            "response_headers": self.response_headers,
+            "response_body": _shown(self.response_text),
+            "error": self.error,
+            "elapsed": round(self.elapsed, 4),
+            "operation_id": self.operation_id,
+            "curl": self.curl(),
         }
 
 
@@ -137,8 +145,12 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
-        upgraded = self._stream.start_tls(ssl_context, server_hostname, self._deadline.cap(timeout, httpcore.ConnectTimeout))
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        upgraded = self._stream.start_tls(
+            ssl_context, server_hostname, self._deadline.cap(timeout, httpcore.ConnectTimeout)
+        )
         return _DeadlineStream(upgraded, self._deadline)
 
     def get_extra_info(self, info: str) -> Any:
@@ -149,9 +161,17 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self, deadline: _Deadline) -> None:
         self._backend, self._deadline = httpcore.SyncBackend(), deadline
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, self._deadline.cap(timeout, httpcore.ConnectTimeout), local_address, socket_options)
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, self._deadline.cap(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
         return _DeadlineStream(stream, self._deadline)
 
     def sleep(self, seconds: float) -> None:
@@ -164,8 +184,10 @@ def _transport(deadline: _Deadline) -> httpx.HTTPTransport:
     # pool (httpx's default limits), on sockets that keep the deadline.
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
         network_backend=_DeadlineBackend(deadline),
     )
     return transport
@@ -182,7 +204,9 @@ class ApiClient:
     Requests go to the target's origin only: each path passes `untrusted.request_target` and the
     URL built from it must have the target's scheme, host and port; redirects are not followed."""
 
-    def __init__(self, base_url: str, api_key: str, *, stripe_version: str, timeout: float = 30.0, pace: float = 0.0) -> None:
+    def __init__(
+        self, base_url: str, api_key: str, *, stripe_version: str, timeout: float = 30.0, pace: float = 0.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.stripe_version = stripe_version
@@ -199,8 +223,14 @@ class ApiClient:
 
     def refuse(self, method: str, target: str, reason: str, operation_id: str | None = None) -> Exchange:
         """Record a request the suite would not send (a value from the target made it unsafe)."""
-        exchange = Exchange(method=method, url=self.base_url + _printable_target(target), request_headers={}, request_body=None,
-                            operation_id=operation_id, error=redact(f"not sent: {reason}"))
+        exchange = Exchange(
+            method=method,
+            url=self.base_url + _printable_target(target),
+            request_headers={},
+            request_body=None,
+            operation_id=operation_id,
+            error=redact(f"not sent: {reason}"),
+        )
         self.exchanges.append(exchange)
         return exchange
 
@@ -243,10 +273,14 @@ class ApiClient:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         elif raw_body is not None:
             content = raw_body
-            sent["Content-Type"] = "application/json" if path.startswith("/v2/") else "application/x-www-form-urlencoded"
+            sent["Content-Type"] = (
+                "application/json" if path.startswith("/v2/") else "application/x-www-form-urlencoded"
+            )
         sent.update(headers or {})
         exchange = Exchange(
-            method=method, url=self.base_url + path, operation_id=operation_id,
+            method=method,
+            url=self.base_url + path,
+            operation_id=operation_id,
             request_headers={name: _shown_header(name, value) for name, value in sent.items()},
             request_body=redact(content.decode("utf-8", "replace")) if content is not None else None,
         )
@@ -261,11 +295,15 @@ class ApiClient:
             if not (retry_rate_limited and exchange.status == 429 and attempt < MAX_RATE_LIMIT_RETRIES):
                 break
             # A sandbox's rate limit is not a finding: honour Retry-After (within the response timeout) and send again.
-            time.sleep(retry_after(exchange.response_headers.get("retry-after"), cap=min(MAX_RETRY_AFTER, self.timeout)))
+            time.sleep(
+                retry_after(exchange.response_headers.get("retry-after"), cap=min(MAX_RETRY_AFTER, self.timeout))
+            )
         self.exchanges.append(exchange)
         return exchange
 
-    def _receive(self, exchange: Exchange, method: str, url: httpx.URL, content: bytes | None, headers: dict[str, str]) -> None:
+    def _receive(
+        self, exchange: Exchange, method: str, url: httpx.URL, content: bytes | None, headers: dict[str, str]
+    ) -> None:
         """Read the response within one overall deadline and a size cap: a server that drips bytes or
         sends without end gets a classified error, not a hung run."""
         exchange.status = None  # set only once the whole response has arrived

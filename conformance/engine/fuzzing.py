@@ -62,8 +62,13 @@ def _send(bench: Workbench, operation: Operation, case: Any) -> Exchange:
     raw = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else None  # already serialised
     structured = None if raw is not None else body
     return bench.client.request(
-        operation.method.upper(), path + (f"?{query}" if query else ""), headers=headers, operation_id=operation.operation_id,
-        json_body=None if is_form else structured, form=structured if is_form else None, raw_body=raw,
+        operation.method.upper(),
+        path + (f"?{query}" if query else ""),
+        headers=headers,
+        operation_id=operation.operation_id,
+        json_body=None if is_form else structured,
+        form=structured if is_form else None,
+        raw_body=raw,
     )
 
 
@@ -90,7 +95,10 @@ class _Findings:
     def conclude(self, result: CheckResult, sent: list[Exchange], started: float, passing: str) -> CheckResult:
         if self.count:
             result.status = Status.FAILED
-            result.detail = f"{self.count} of {len(sent)} requests broke the contract (first {len(self.lines)} shown): " + " | ".join(self.lines)
+            result.detail = (
+                f"{self.count} of {len(sent)} requests broke the contract (first {len(self.lines)} shown): "
+                + " | ".join(self.lines)
+            )
             result.exchanges = [exchange.to_dict() for exchange in self.shown]
         elif result.status == Status.PASSED:
             result.detail = f"{len(sent)} {passing}, all conforming"
@@ -99,10 +107,22 @@ class _Findings:
         return result
 
 
-def fuzz_operation(bench: Workbench, validator: ResponseValidator, schema: Any, operation: Operation, account_id: str, *, max_examples: int, seed_value: int) -> CheckResult:
+def fuzz_operation(
+    bench: Workbench,
+    validator: ResponseValidator,
+    schema: Any,
+    operation: Operation,
+    account_id: str,
+    *,
+    max_examples: int,
+    seed_value: int,
+) -> CheckResult:
     result = CheckResult(
-        check_id=f"fuzzing/{operation.operation_id}", category=Category.FUZZING, title=f"fuzzing {operation.label}",
-        status=Status.PASSED, operation_id=operation.operation_id,
+        check_id=f"fuzzing/{operation.operation_id}",
+        category=Category.FUZZING,
+        title=f"fuzzing {operation.label}",
+        status=Status.PASSED,
+        operation_id=operation.operation_id,
         expectation="every schema-valid request gets a documented status and a body valid for it, never a 5xx",
         spec_location=f"paths.{operation.path}.{operation.method}",
     )
@@ -114,8 +134,15 @@ def fuzz_operation(bench: Workbench, validator: ResponseValidator, schema: Any, 
         strategy = api_operation.as_strategy(path_parameters=fixed)
 
         @seed(seed_value)
-        @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate], print_blob=False)
+        @settings(
+            max_examples=max_examples,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+            print_blob=False,
+        )
         @given(strategy)
         def run_case(case: Any) -> None:
             findings.judge(_send(bench, operation, case))
@@ -132,16 +159,27 @@ def load_schema(spec: dict[str, Any]) -> Any:
     return schemathesis.openapi.from_dict(spec)
 
 
-def fuzz_stateful(bench: Workbench, validator: ResponseValidator, schema: Any, operations_by_route: dict[tuple[str, str], Operation],
-                  account_id: str, *, max_examples: int, seed_value: int) -> CheckResult:
+def fuzz_stateful(
+    bench: Workbench,
+    validator: ResponseValidator,
+    schema: Any,
+    operations_by_route: dict[tuple[str, str], Operation],
+    account_id: str,
+    *,
+    max_examples: int,
+    seed_value: int,
+) -> CheckResult:
     """Sequences of calls chained by the spec's links (create -> retrieve/update/delete, token -> person)."""
     import requests
     from hypothesis.stateful import run_state_machine_as_test
     from schemathesis.core.transport import Response
 
     result = CheckResult(
-        check_id="fuzzing/stateful", category=Category.FUZZING, title="stateful fuzzing along the spec's links",
-        status=Status.PASSED, expectation="every call of a linked sequence gets a documented status and a valid body, never a 5xx",
+        check_id="fuzzing/stateful",
+        category=Category.FUZZING,
+        title="stateful fuzzing along the spec's links",
+        status=Status.PASSED,
+        expectation="every call of a linked sequence gets a documented status and a valid body, never a 5xx",
         spec_location="paths.*.responses.200.links",
     )
     started, first = time.monotonic(), len(bench.client.exchanges)
@@ -157,18 +195,32 @@ def fuzz_stateful(bench: Workbench, validator: ResponseValidator, schema: Any, o
             findings.judge(exchange)
             prepared = requests.Request(exchange.method, exchange.url).prepare()
             headers = {name.lower(): [value] for name, value in exchange.response_headers.items()}
-            return Response(exchange.status or 599, headers, exchange.response_text.encode(), prepared, exchange.elapsed, verify=False)
+            return Response(
+                exchange.status or 599,
+                headers,
+                exchange.response_text.encode(),
+                prepared,
+                exchange.elapsed,
+                verify=False,
+            )
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
             return None  # judged in call(), with the suite's own validator
 
     try:
-        run_state_machine_as_test(seed(seed_value)(Machine), settings=settings(
-            max_examples=max_examples, stateful_step_count=6, deadline=None, database=None,
-            suppress_health_check=list(HealthCheck), print_blob=False,
-            # The target's answers steer the sequences, so a replay can draw differently: no shrinking, no replays.
-            phases=[Phase.generate],
-        ))
+        run_state_machine_as_test(
+            seed(seed_value)(Machine),
+            settings=settings(
+                max_examples=max_examples,
+                stateful_step_count=6,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+                # The target's answers steer the sequences, so a replay can draw differently: no shrinking, no replays.
+                phases=[Phase.generate],
+            ),
+        )
     except Flaky:
         pass  # the target's state steered a replay elsewhere (as schemathesis, end the exploration there)
     except SetupFailed as exc:

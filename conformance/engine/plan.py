@@ -60,7 +60,13 @@ class Environment:
         return load_schema(self.spec)
 
     def client(self) -> ApiClient:
-        return ApiClient(self.base_url, self.config.api_key or "", stripe_version=self.config.stripe_version, timeout=self.config.timeout, pace=self.config.pace)
+        return ApiClient(
+            self.base_url,
+            self.config.api_key or "",
+            stripe_version=self.config.stripe_version,
+            timeout=self.config.timeout,
+            pace=self.config.pace,
+        )
 
 
 @dataclass(frozen=True)
@@ -76,22 +82,44 @@ class CheckUnit:
         client = environment.client()
         if environment.gone:
             client.close()
-            return CheckResult(check_id=self.check_id, category=self.category, title=self.check_id, status=Status.ERROR, operation_id=self.operation_id,
-                               detail=f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in a row got no response)"), client
+            return CheckResult(
+                check_id=self.check_id,
+                category=self.category,
+                title=self.check_id,
+                status=Status.ERROR,
+                operation_id=self.operation_id,
+                detail=f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in a row got no "
+                "response)",
+            ), client
         if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
             client.close()
-            return CheckResult(check_id=self.check_id, category=self.category, title=self.check_id, status=Status.NOT_EXERCISED,
-                               operation_id=self.operation_id, detail=f"the target's profile says it does not implement {self.operation_id}"), client
+            return CheckResult(
+                check_id=self.check_id,
+                category=self.category,
+                title=self.check_id,
+                status=Status.NOT_EXERCISED,
+                operation_id=self.operation_id,
+                detail=f"the target's profile says it does not implement {self.operation_id}",
+            ), client
         bench = Workbench(client, environment.config.fixtures)
         started = time.monotonic()
         try:
             result = self.body(environment, bench)
             _validate_all(environment, client, result)
         except Untrusted as exc:
-            result = self._broken(Status.FAILED, f"the target answered a value the suite will not use: {exc}", client, started)
-            result.expectation = "every id and URL in the target's answers usable again (an id of 1 to 1,024 characters, a relative URL)"
+            result = self._broken(
+                Status.FAILED, f"the target answered a value the suite will not use: {exc}", client, started
+            )
+            result.expectation = (
+                "every id and URL in the target's answers usable again (an id of 1 to 1,024 characters, a relative URL)"
+            )
         except Exception as exc:  # a hostile or broken target must give a classified result, not a crash
-            result = self._broken(Status.ERROR, f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}", client, started)
+            result = self._broken(
+                Status.ERROR,
+                f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}",
+                client,
+                started,
+            )
         finally:
             bench.cleanup()
             client.close()
@@ -102,8 +130,16 @@ class CheckUnit:
         return result, client
 
     def _broken(self, status: Status, detail: str, client: ApiClient, started: float) -> CheckResult:
-        return CheckResult(check_id=self.check_id, category=self.category, title=self.check_id, status=status, operation_id=self.operation_id,
-                           detail=detail, exchanges=[exchange.to_dict() for exchange in client.exchanges[-3:]], duration=time.monotonic() - started)
+        return CheckResult(
+            check_id=self.check_id,
+            category=self.category,
+            title=self.check_id,
+            status=status,
+            operation_id=self.operation_id,
+            detail=detail,
+            exchanges=[exchange.to_dict() for exchange in client.exchanges[-3:]],
+            duration=time.monotonic() - started,
+        )
 
 
 def _validate_all(environment: Environment, client: ApiClient, result: CheckResult) -> None:
@@ -114,15 +150,23 @@ def _validate_all(environment: Environment, client: ApiClient, result: CheckResu
         problems = environment.validator.problems(exchange) if exchange.status is not None else []
         if problems:
             result.status = Status.FAILED
-            result.detail = f"response invalid against the spec: {exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}: {problems[0]}"
+            where = f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}"
+            result.detail = f"response invalid against the spec: {where}: {problems[0]}"
             result.exchanges = [*result.exchanges, exchange.to_dict()]
             return
 
 
-def _semantic(check_id: str, category: Category, check: Callable[[Workbench], None]) -> Callable[[Environment, Workbench], CheckResult]:
+def _semantic(
+    check_id: str, category: Category, check: Callable[[Workbench], None]
+) -> Callable[[Environment, Workbench], CheckResult]:
     def body(environment: Environment, bench: Workbench) -> CheckResult:
-        result = CheckResult(check_id=check_id, category=category, title=check.__name__.replace("_", " "), status=Status.PASSED,
-                             expectation=(check.__doc__ or "").strip())
+        result = CheckResult(
+            check_id=check_id,
+            category=category,
+            title=check.__name__.replace("_", " "),
+            status=Status.PASSED,
+            expectation=(check.__doc__ or "").strip(),
+        )
         started = time.monotonic()
         try:
             check(bench)
@@ -152,10 +196,23 @@ def _fuzz(operation_id: str, index: int) -> Callable[[Environment, Workbench], C
         try:
             account_id = bench.account()
         except SetupFailed as exc:
-            return CheckResult(check_id=f"fuzzing/{operation_id}", category=Category.FUZZING, title=f"fuzzing {operation_id}",
-                               status=Status.ERROR, operation_id=operation_id, detail=str(exc))
-        return fuzz_operation(bench, environment.validator, environment.schema, environment.operations[operation_id], account_id,
-                              max_examples=config.max_examples, seed_value=config.seed + index)
+            return CheckResult(
+                check_id=f"fuzzing/{operation_id}",
+                category=Category.FUZZING,
+                title=f"fuzzing {operation_id}",
+                status=Status.ERROR,
+                operation_id=operation_id,
+                detail=str(exc),
+            )
+        return fuzz_operation(
+            bench,
+            environment.validator,
+            environment.schema,
+            environment.operations[operation_id],
+            account_id,
+            max_examples=config.max_examples,
+            seed_value=config.seed + index,
+        )
 
     return body
 
@@ -165,11 +222,24 @@ def _stateful(environment: Environment, bench: Workbench) -> CheckResult:
     try:
         account_id = bench.account()
     except SetupFailed as exc:
-        return CheckResult(check_id="fuzzing/stateful", category=Category.FUZZING, title="stateful fuzzing", status=Status.ERROR, detail=str(exc))
+        return CheckResult(
+            check_id="fuzzing/stateful",
+            category=Category.FUZZING,
+            title="stateful fuzzing",
+            status=Status.ERROR,
+            detail=str(exc),
+        )
     routes = {(operation.method, operation.path): operation for operation in environment.operations.values()}
     # Sequences cost several requests each: half the per-operation budget keeps the default gate short.
-    return fuzz_stateful(bench, environment.validator, environment.schema, routes, account_id,
-                         max_examples=max(5, config.max_examples // 2), seed_value=config.seed)
+    return fuzz_stateful(
+        bench,
+        environment.validator,
+        environment.schema,
+        routes,
+        account_id,
+        max_examples=max(5, config.max_examples // 2),
+        seed_value=config.seed,
+    )
 
 
 def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUnit]:
@@ -177,13 +247,26 @@ def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUni
     ops = operations(spec or load_spec())
     units: list[CheckUnit] = []
     if "error-codes" in config.only:
-        units += [CheckUnit(code_check_id(operation, code), Category.ERROR_CODES, operation.operation_id, _code(operation.operation_id, code))
-                  for operation in ops.values() for code in operation.errors]
-    units += [CheckUnit(check_id, category, None, _semantic(check_id, category, check))
-              for check_id, (category, check) in CHECKS.items() if check_id.split("/")[0] in config.only]
+        units += [
+            CheckUnit(
+                code_check_id(operation, code),
+                Category.ERROR_CODES,
+                operation.operation_id,
+                _code(operation.operation_id, code),
+            )
+            for operation in ops.values()
+            for code in operation.errors
+        ]
+    units += [
+        CheckUnit(check_id, category, None, _semantic(check_id, category, check))
+        for check_id, (category, check) in CHECKS.items()
+        if check_id.split("/")[0] in config.only
+    ]
     if "fuzzing" in config.only:
-        units += [CheckUnit(f"fuzzing/{operation_id}", Category.FUZZING, operation_id, _fuzz(operation_id, index))
-                  for index, operation_id in enumerate(ops)]
+        units += [
+            CheckUnit(f"fuzzing/{operation_id}", Category.FUZZING, operation_id, _fuzz(operation_id, index))
+            for index, operation_id in enumerate(ops)
+        ]
         units.append(CheckUnit("fuzzing/stateful", Category.FUZZING, None, _stateful))
     index, count = config.shard
     return [unit for position, unit in enumerate(units) if position % count == index - 1]

@@ -83,13 +83,19 @@ class RunResult:
             "command": self.command,
             "requests": self.requests,
             "pii_redacted": self.pii_redacted,
-            "results": [{**asdict(result), "category": result.category.value, "status": result.status.value} for result in self.results],
+            "results": [
+                {**asdict(result), "category": result.category.value, "status": result.status.value}
+                for result in self.results
+            ],
         }
 
 
 def write_json(run: RunResult, path: Path) -> None:
-    # A lone surrogate (a target's \ud800 escape, parsed) cannot be UTF-8: written as its escape, it is still valid JSON.
-    path.write_text(redact(json.dumps(run.to_dict(), indent=2, ensure_ascii=False)), encoding="utf-8", errors="backslashreplace")
+    # A lone surrogate (a target's \ud800 escape, parsed) cannot be UTF-8: written as its escape, it is still
+    # valid JSON.
+    path.write_text(
+        redact(json.dumps(run.to_dict(), indent=2, ensure_ascii=False)), encoding="utf-8", errors="backslashreplace"
+    )
 
 
 # What XML 1.0 cannot hold at all, even escaped: C0 controls but tab and newlines, lone surrogates, U+FFFE/U+FFFF.
@@ -102,19 +108,36 @@ def _xml(text: str) -> str:
 
 
 def write_junit(run: RunResult, path: Path) -> None:
-    suites = ElementTree.Element("testsuites", name="conformance", tests=str(len(run.results)), time=f"{run.duration:.3f}")
+    suites = ElementTree.Element(
+        "testsuites", name="conformance", tests=str(len(run.results)), time=f"{run.duration:.3f}"
+    )
     by_category: dict[str, list[CheckResult]] = {}
     for result in run.results:
         by_category.setdefault(result.category.value, []).append(result)
     for category, results in by_category.items():
         suite = ElementTree.SubElement(
-            suites, "testsuite", name=category, tests=str(len(results)),
-            failures=str(sum(r.status == Status.FAILED for r in results)), errors=str(sum(r.status == Status.ERROR for r in results)),
+            suites,
+            "testsuite",
+            name=category,
+            tests=str(len(results)),
+            failures=str(sum(r.status == Status.FAILED for r in results)),
+            errors=str(sum(r.status == Status.ERROR for r in results)),
             skipped=str(sum(r.status == Status.NOT_EXERCISED for r in results)),
         )
         for result in results:
-            case = ElementTree.SubElement(suite, "testcase", classname=category, name=_xml(result.check_id), time=f"{result.duration:.3f}")
-            text = "\n".join(filter(None, [result.expectation and f"expected: {result.expectation}", result.detail, *(e.get("curl", "") for e in result.exchanges[-3:])]))
+            case = ElementTree.SubElement(
+                suite, "testcase", classname=category, name=_xml(result.check_id), time=f"{result.duration:.3f}"
+            )
+            text = "\n".join(
+                filter(
+                    None,
+                    [
+                        result.expectation and f"expected: {result.expectation}",
+                        result.detail,
+                        *(e.get("curl", "") for e in result.exchanges[-3:]),
+                    ],
+                )
+            )
             message = _xml(result.detail[:500] or result.title)
             if result.status == Status.FAILED:
                 ElementTree.SubElement(case, "failure", message=message).text = _xml(text)

@@ -57,21 +57,30 @@ def ensure_reachable(environment: Environment) -> None:
         raise KeyRefused(f"{environment.base_url} refused the API key (401): check --api-key or CONFORMANCE_API_KEY")
 
 
-def validation_results(validator: ResponseValidator, exchanges: list[Exchange], operation_ids: list[str]) -> list[CheckResult]:
+def validation_results(
+    validator: ResponseValidator, exchanges: list[Exchange], operation_ids: list[str]
+) -> list[CheckResult]:
     """One result per operation: every response the run received for it, validated by openapi-core."""
     results = []
     for operation_id in operation_ids:
-        received = [exchange for exchange in exchanges if exchange.operation_id == operation_id and exchange.status is not None]
+        received = [
+            exchange for exchange in exchanges if exchange.operation_id == operation_id and exchange.status is not None
+        ]
         invalid = [(exchange, problems) for exchange in received if (problems := validator.problems(exchange))]
         result = CheckResult(
-            check_id=f"response-validation/{operation_id}", category=Category.VALIDATION, title=f"responses of {operation_id} valid against the spec",
-            status=Status.PASSED if received else Status.NOT_EXERCISED, operation_id=operation_id,
+            check_id=f"response-validation/{operation_id}",
+            category=Category.VALIDATION,
+            title=f"responses of {operation_id} valid against the spec",
+            status=Status.PASSED if received else Status.NOT_EXERCISED,
+            operation_id=operation_id,
             expectation="every response has a documented status and a body and headers valid for it (openapi-core)",
             detail=f"{len(received)} responses validated" if received else "no response received for this operation",
         )
         if invalid:
             result.status = Status.FAILED
-            result.detail = f"{len(invalid)} of {len(received)} responses invalid: " + " | ".join(f"{e.method} {e.url.split('?')[0]} -> {e.status}: {p[0]}" for e, p in invalid[:5])
+            result.detail = f"{len(invalid)} of {len(received)} responses invalid: " + " | ".join(
+                f"{e.method} {e.url.split('?')[0]} -> {e.status}: {p[0]}" for e, p in invalid[:5]
+            )
             result.exchanges = [exchange.to_dict() for exchange, _ in invalid[:5]]
         results.append(result)
     return results
@@ -136,10 +145,22 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         # Running units finish and clean up after themselves; queued ones are dropped; the report shows what ran.
         _shutdown_ignoring_interrupts(pool, cancel_futures=True)
         for future in futures:
-            if future.done() and not future.cancelled() and future.exception() is None and future.result()[0] not in results:
+            if (
+                future.done()
+                and not future.cancelled()
+                and future.exception() is None
+                and future.result()[0] not in results
+            ):
                 finish(future.result())
-        results.append(CheckResult(check_id="run/interrupted", category=Category.SEMANTICS, title="run interrupted", status=Status.ERROR,
-                                   detail=f"interrupted: {len(results)} of {len(units)} checks ran"))
+        results.append(
+            CheckResult(
+                check_id="run/interrupted",
+                category=Category.SEMANTICS,
+                title="run interrupted",
+                status=Status.ERROR,
+                detail=f"interrupted: {len(results)} of {len(units)} checks ran",
+            )
+        )
     finally:
         _shutdown_ignoring_interrupts(pool, cancel_futures=False)
     if "validation" in config.only:
@@ -148,15 +169,25 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
                 result.expected_failure = True
             report(result)
     run = RunResult(
-        target=_target_facts(config, base_url), spec_version=environment.spec["info"]["version"], seed=config.seed, started=started_at,
-        duration=time.monotonic() - started, command=reproduce_command(config), results=results, requests=len(exchanges),
+        target=_target_facts(config, base_url),
+        spec_version=environment.spec["info"]["version"],
+        seed=config.seed,
+        started=started_at,
+        duration=time.monotonic() - started,
+        command=reproduce_command(config),
+        results=results,
+        requests=len(exchanges),
     )
     return redactor.run(run) if redactor else run
 
 
 def _target_facts(config: RunConfig, base_url: str) -> dict[str, Any]:
-    return {"base_url": base_url if not config.embedded else f"{base_url} (embedded reference server)", "stripe_version": config.stripe_version,
-            "profile": str(config.profile) if config.profile else None, "api_key": redact(config.api_key or "")}
+    return {
+        "base_url": base_url if not config.embedded else f"{base_url} (embedded reference server)",
+        "stripe_version": config.stripe_version,
+        "profile": str(config.profile) if config.profile else None,
+        "api_key": redact(config.api_key or ""),
+    }
 
 
 def _now() -> str:
@@ -165,16 +196,32 @@ def _now() -> str:
 
 def unreachable_run(config: RunConfig, base_url: str, reason: str) -> RunResult:
     """The run of a target that did not answer its first request: one error, so that the reports say why."""
-    result = CheckResult(check_id="run/target-unreachable", category=Category.SEMANTICS, title="target reachable", status=Status.ERROR,
-                         expectation="an HTTP answer to the first request", detail=redact(reason))
-    run = RunResult(target=_target_facts(config, base_url), spec_version=load_spec()["info"]["version"], seed=config.seed, started=_now(),
-                    duration=0.0, command=reproduce_command(config), results=[result], requests=1)
+    result = CheckResult(
+        check_id="run/target-unreachable",
+        category=Category.SEMANTICS,
+        title="target reachable",
+        status=Status.ERROR,
+        expectation="an HTTP answer to the first request",
+        detail=redact(reason),
+    )
+    run = RunResult(
+        target=_target_facts(config, base_url),
+        spec_version=load_spec()["info"]["version"],
+        seed=config.seed,
+        started=_now(),
+        duration=0.0,
+        command=reproduce_command(config),
+        results=[result],
+        requests=1,
+    )
     return PiiRedactor().run(run) if config.redact_pii else run
 
 
 def _previous_results(report_dir: Path, current: Path) -> Path | None:
     """The newest earlier run's results.json in the same report directory, for the report's comparison."""
-    earlier = sorted(path for path in report_dir.glob("*/results.json") if path.parent.name not in ("latest", current.name))
+    earlier = sorted(
+        path for path in report_dir.glob("*/results.json") if path.parent.name not in ("latest", current.name)
+    )
     return earlier[-1] if earlier else None
 
 
@@ -187,7 +234,9 @@ def write_reports(run: RunResult, report_dir: Path) -> Path:
     write_junit(run, directory / "junit.xml")
     from conformance.report import write_report  # the report renders from results.json alone
 
-    write_report(directory / "results.json", directory / "report.html", previous_path=_previous_results(report_dir, directory))
+    write_report(
+        directory / "results.json", directory / "report.html", previous_path=_previous_results(report_dir, directory)
+    )
     latest = report_dir / "latest"
     if latest.is_symlink() or latest.is_file():
         latest.unlink()

@@ -83,7 +83,11 @@ class Workbench:
 
     def _ok(self, what: str, exchange: Exchange) -> dict[str, Any]:
         """The created object, which must at least carry a string id."""
-        if exchange.status != 200 or not isinstance(exchange.json, dict) or not isinstance(exchange.json.get("id"), str):
+        if (
+            exchange.status != 200
+            or not isinstance(exchange.json, dict)
+            or not isinstance(exchange.json.get("id"), str)
+        ):
             raise SetupFailed(what, exchange)
         return exchange.json
 
@@ -91,19 +95,27 @@ class Workbench:
         identity: dict[str, Any] = {"entity_type": entity_type}
         if country:
             identity["country"] = country
-        created = self._ok("create account", self.client.request("POST", "/v2/core/accounts", json_body={"identity": identity}))
+        created = self._ok(
+            "create account", self.client.request("POST", "/v2/core/accounts", json_body={"identity": identity})
+        )
         self.created_accounts.append(created["id"])
         return created["id"]
 
     def person(self, account_id: str, body: dict[str, Any]) -> str:
-        exchange = self.client.request("POST", path("/v2/core/accounts/{}/persons", account_id), json_body=body, operation_id="create_person")
+        exchange = self.client.request(
+            "POST", path("/v2/core/accounts/{}/persons", account_id), json_body=body, operation_id="create_person"
+        )
         created = self._ok("create person", exchange)
         self.created_persons.append((account_id, created["id"]))
         return created["id"]
 
     def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
-        exchange = self.client.request("POST", path("/v2/core/accounts/{}/person_tokens", account_id), json_body=body or {"given_name": "Token"},
-                                       operation_id="create_person_token")
+        exchange = self.client.request(
+            "POST",
+            path("/v2/core/accounts/{}/person_tokens", account_id),
+            json_body=body or {"given_name": "Token"},
+            operation_id="create_person_token",
+        )
         return self._ok("create person token", exchange)["id"]
 
     def v1_object(self, kind: str) -> str:
@@ -111,17 +123,23 @@ class Workbench:
         if value := self.fixtures.get(f"v1_{kind}"):
             return value
         self.fixture("can_create_v1_objects")
-        return self._ok(f"create v1 {kind}", self.client.request("POST", f"/v1/{kind}s", form={"description": "conformance"}))["id"]
+        return self._ok(
+            f"create v1 {kind}", self.client.request("POST", f"/v1/{kind}s", form={"description": "conformance"})
+        )["id"]
 
     def v1_person_token(self) -> str:
-        exchange = self.client.request("POST", "/v1/tokens", form={"person": {"first_name": "Jenny"}}, operation_id="create_token")
+        exchange = self.client.request(
+            "POST", "/v1/tokens", form={"person": {"first_name": "Jenny"}}, operation_id="create_token"
+        )
         return self._ok("create v1 person token", exchange)["id"]
 
     def cleanup(self) -> None:
         """Delete the persons and close the accounts this workbench created; failures are ignored, and
         an id that cannot be placed in a path names nothing the suite can remove."""
         removals = [("DELETE", "/v2/core/accounts/{}/persons/{}", ids) for ids in reversed(self.created_persons)]
-        removals += [("POST", "/v2/core/accounts/{}/close", (account_id,)) for account_id in reversed(self.created_accounts)]
+        removals += [
+            ("POST", "/v2/core/accounts/{}/close", (account_id,)) for account_id in reversed(self.created_accounts)
+        ]
         for method, template, ids in removals:
             try:
                 self.client.request(method, path(template, *ids))
@@ -139,18 +157,29 @@ def path_of(operation: Operation, account_id: str = "", object_id: str = "") -> 
     return PATH_PARAMETER.sub(lambda match: path_id(values[match.group(1)]), operation.path)
 
 
-def baseline(bench: Workbench, operation: Operation, account_id: str, *, key: str | None = None, usable: bool = True) -> Probe:
+def baseline(
+    bench: Workbench, operation: Operation, account_id: str, *, key: str | None = None, usable: bool = True
+) -> Probe:
     """A plain, valid call of `operation` on `account_id`; `usable` says whether objects can be created there."""
     object_id = ""
     if operation.operation_id in ("retrieve_person", "update_person", "delete_person"):
-        object_id = bench.person(account_id, {"given_name": "Baseline"}) if usable else "person_test_conformance_placeholder"
+        object_id = (
+            bench.person(account_id, {"given_name": "Baseline"}) if usable else "person_test_conformance_placeholder"
+        )
     elif operation.operation_id == "retrieve_person_token":
         object_id = bench.person_token(account_id) if usable else "perstok_conformance_placeholder"
     body = {"given_name": "Baseline"} if operation.method == "post" else None
     return Probe(operation.method.upper(), path_of(operation, account_id, object_id), json_body=body, key=key)
 
 
-def person_write(bench: Workbench, operation: Operation, body: dict[str, Any], *, account_id: str | None = None, base: dict[str, Any] | None = None) -> Probe:
+def person_write(
+    bench: Workbench,
+    operation: Operation,
+    body: dict[str, Any],
+    *,
+    account_id: str | None = None,
+    base: dict[str, Any] | None = None,
+) -> Probe:
     """Create a person with `body`, or (update_person) create one from `base` and update it with `body`."""
     account_id = account_id or bench.account()
     if operation.operation_id == "create_person":
@@ -183,8 +212,11 @@ def _on_v1_object(kind: str) -> Trigger:
     return lambda bench, operation: baseline(bench, operation, bench.v1_object(kind), usable=False)
 
 
-def _second(relationship: dict[str, Any], *, first: dict[str, Any] | None = None, setup: tuple[dict[str, Any], ...] = ()) -> Trigger:
+def _second(
+    relationship: dict[str, Any], *, first: dict[str, Any] | None = None, setup: tuple[dict[str, Any], ...] = ()
+) -> Trigger:
     """An account already holding `setup` persons and `first`; the write adds `relationship` to another person."""
+
     def trigger(bench: Workbench, operation: Operation) -> Probe:
         account_id = bench.account()
         for body in (*setup, first or {"given_name": "First", "relationship": relationship}):
@@ -201,7 +233,9 @@ def _duplicate(bench: Workbench, operation: Operation) -> Probe:
     return person_write(bench, operation, same, account_id=account_id)
 
 
-def _on_entity(entity_type: str, body: dict[str, Any], *, existing: tuple[dict[str, Any], ...] = (), country: str | None = "us") -> Trigger:
+def _on_entity(
+    entity_type: str, body: dict[str, Any], *, existing: tuple[dict[str, Any], ...] = (), country: str | None = "us"
+) -> Trigger:
     def trigger(bench: Workbench, operation: Operation) -> Probe:
         account_id = bench.account(country=country, entity_type=entity_type)
         for person in existing:
@@ -231,7 +265,10 @@ def _token_of_other_account(bench: Workbench, operation: Operation) -> Probe:
 def _expired_token(bench: Workbench, operation: Operation) -> Probe:
     lifetime = float(bench.fixture("token_lifetime_seconds"))
     if lifetime > float(bench.fixtures.get("max_wait_seconds", 5)):
-        raise NotExercised(f"the target's person tokens live {lifetime:g} s, longer than the {bench.fixtures.get('max_wait_seconds', 5)} s this scenario may wait")
+        raise NotExercised(
+            f"the target's person tokens live {lifetime:g} s, longer than the "
+            f"{bench.fixtures.get('max_wait_seconds', 5)} s this scenario may wait"
+        )
     account_id = bench.account()
     token = bench.person_token(account_id)
     time.sleep(lifetime + 0.2)
@@ -240,7 +277,12 @@ def _expired_token(bench: Workbench, operation: Operation) -> Probe:
 
 def _alongside_token(bench: Workbench, operation: Operation) -> Probe:
     account_id = bench.account()
-    return person_write(bench, operation, {"person_token": bench.person_token(account_id), "given_name": "Alongside"}, account_id=account_id)
+    return person_write(
+        bench,
+        operation,
+        {"person_token": bench.person_token(account_id), "given_name": "Alongside"},
+        account_id=account_id,
+    )
 
 
 def _token_required(bench: Workbench, operation: Operation) -> Probe:
@@ -251,21 +293,34 @@ def _token_required(bench: Workbench, operation: Operation) -> Probe:
 
 def _immutable_identity(bench: Workbench, operation: Operation) -> Probe:
     account_id, person_id = bench.fixture("identity_locked_account"), bench.fixture("identity_locked_person")
-    return Probe("POST", path_of(operation, account_id, person_id), json_body={"given_name": f"Changed {secrets.token_hex(3)}"})
+    return Probe(
+        "POST", path_of(operation, account_id, person_id), json_body={"given_name": f"Changed {secrets.token_hex(3)}"}
+    )
 
 
 def _missing_object(bench: Workbench, operation: Operation) -> Probe:
     prefix = "perstok_" if "person_tokens" in operation.path else "person_test_"
     body = {"given_name": "Nobody"} if operation.method == "post" else None
-    return Probe(operation.method.upper(), path_of(operation, bench.account(), prefix + "conformance_missing_" + secrets.token_hex(6)), json_body=body)
+    return Probe(
+        operation.method.upper(),
+        path_of(operation, bench.account(), prefix + "conformance_missing_" + secrets.token_hex(6)),
+        json_body=body,
+    )
 
 
 def _conflicting_replay(bench: Workbench, operation: Operation) -> Probe:
     key = "conformance-" + secrets.token_hex(12)
     account_id = bench.account()
     if operation.operation_id == "delete_person":
-        first = Probe("DELETE", path_of(operation, account_id, bench.person(account_id, {"given_name": "A"})), idempotency_key=key)
-        return Probe("DELETE", path_of(operation, account_id, bench.person(account_id, {"given_name": "B"})), idempotency_key=key, before=(first,))
+        first = Probe(
+            "DELETE", path_of(operation, account_id, bench.person(account_id, {"given_name": "A"})), idempotency_key=key
+        )
+        return Probe(
+            "DELETE",
+            path_of(operation, account_id, bench.person(account_id, {"given_name": "B"})),
+            idempotency_key=key,
+            before=(first,),
+        )
     probe = baseline(bench, operation, account_id)
     first = Probe(probe.method, probe.path, json_body={"given_name": "First"}, idempotency_key=key)
     return Probe(probe.method, probe.path, json_body={"given_name": "Second"}, idempotency_key=key, before=(first,))
@@ -277,13 +332,19 @@ def _publishable_key_required(bench: Workbench, operation: Operation) -> Probe:
 
 def _young_representative(bench: Workbench, operation: Operation) -> Probe:
     year = date.today().year - 5
-    return person_write(bench, operation, {"relationship": {"representative": True}, "date_of_birth": {"day": 1, "month": 1, "year": year}})
+    return person_write(
+        bench,
+        operation,
+        {"relationship": {"representative": True}, "date_of_birth": {"day": 1, "month": 1, "year": year}},
+    )
 
 
 def _over_owned(bench: Workbench, operation: Operation) -> Probe:
     account_id = bench.account()
     bench.person(account_id, {"given_name": "Owner", "relationship": {"owner": True, "percent_ownership": "60"}})
-    return person_write(bench, operation, {"relationship": {"owner": True, "percent_ownership": "60"}}, account_id=account_id)
+    return person_write(
+        bench, operation, {"relationship": {"owner": True, "percent_ownership": "60"}}, account_id=account_id
+    )
 
 
 def _country_mismatch_on_individual(bench: Workbench, operation: Operation) -> Probe:
@@ -310,16 +371,26 @@ TRIGGERS: dict[str, Trigger] = {
     "idempotency_error": _conflicting_replay,
     # addresses
     "address_country_required": _address_without_country,
-    "identity_country_required": _on_entity("company", {"address": {"country": "US", "city": "Brothers"}}, country=None),
-    "address_characters_invalid": body_trigger({"address": {"country": "US", "line1": "27 Fredrick Ave <script>{}</script>"}}),
+    "identity_country_required": _on_entity(
+        "company", {"address": {"country": "US", "city": "Brothers"}}, country=None
+    ),
+    "address_characters_invalid": body_trigger(
+        {"address": {"country": "US", "line1": "27 Fredrick Ave <script>{}</script>"}}
+    ),
     "address_town_invalid": body_trigger({"address": {"country": "US", "town": "Shibuya"}}),
-    "postal_code_required_for_jp_address": body_trigger({"address": {"country": "JP", "city": "Tokyo", "line1": "1-1 Chiyoda"}}),
+    "postal_code_required_for_jp_address": body_trigger(
+        {"address": {"country": "JP", "city": "Tokyo", "line1": "1-1 Chiyoda"}}
+    ),
     "address_postal_code_invalid": body_trigger({"address": {"country": "US", "postal_code": "1234"}}),
     "unsupported_postal_code": body_trigger({"address": {"country": "US", "postal_code": "09001"}}),
     "address_state_invalid": body_trigger({"address": {"country": "US", "state": "ZZ"}}),
     "unsupported_state": body_trigger({"address": {"country": "US", "state": "AE"}}),
-    "non_jp_kana_kanji_address": body_trigger({"address": {"country": "US"}, "script_addresses": {"kana": {"country": "US", "city": "ブラザーズ"}}}),
-    "address_country_mismatch": body_trigger({"address": {"country": "US"}, "additional_addresses": [{"country": "CA", "purpose": "registered"}]}),
+    "non_jp_kana_kanji_address": body_trigger(
+        {"address": {"country": "US"}, "script_addresses": {"kana": {"country": "US", "city": "ブラザーズ"}}}
+    ),
+    "address_country_mismatch": body_trigger(
+        {"address": {"country": "US"}, "additional_addresses": [{"country": "CA", "purpose": "registered"}]}
+    ),
     "address_country_identity_country_mismatch": _country_mismatch_on_individual,
     # person members
     "script_characters_invalid": body_trigger({"script_names": {"kana": {"given_name": "Jenny"}}}),
@@ -328,20 +399,40 @@ TRIGGERS: dict[str, Trigger] = {
     "phone_invalid": body_trigger({"phone": "12"}),
     "date_of_birth_invalid": body_trigger({"date_of_birth": {"day": 30, "month": 2, "year": 1990}}),
     "id_number_invalid": body_trigger({"id_numbers": [{"type": "us_ssn", "value": "12"}]}),
-    "incorrect_id_number_for_country": body_trigger({"address": {"country": "US"}, "id_numbers": [{"type": "gb_nino", "value": "QQ123456C"}]}),
-    "ip_address_invalid": body_trigger({"additional_terms_of_service": {"account": {**TERMS["account"], "ip": "999.1.1.1"}}}),
-    "document_invalid": body_trigger({"documents": {"passport": {"files": ["file_conformance_unknown"], "type": "files"}}}),
-    "document_purpose_invalid": lambda bench, operation: person_write(bench, operation, {"documents": {"passport": {"files": [bench.fixture("identity_document_file")], "type": "files"}}}),
+    "incorrect_id_number_for_country": body_trigger(
+        {"address": {"country": "US"}, "id_numbers": [{"type": "gb_nino", "value": "QQ123456C"}]}
+    ),
+    "ip_address_invalid": body_trigger(
+        {"additional_terms_of_service": {"account": {**TERMS["account"], "ip": "999.1.1.1"}}}
+    ),
+    "document_invalid": body_trigger(
+        {"documents": {"passport": {"files": ["file_conformance_unknown"], "type": "files"}}}
+    ),
+    "document_purpose_invalid": lambda bench, operation: person_write(
+        bench,
+        operation,
+        {"documents": {"passport": {"files": [bench.fixture("identity_document_file")], "type": "files"}}},
+    ),
     # relationships
-    "legal_guardian_representative_not_allowed": body_trigger({"relationship": {"legal_guardian": True, "representative": True}}),
-    "authorizer_relationship_invalid_for_representative": body_trigger({"relationship": {"authorizer": True, "representative": True}}),
+    "legal_guardian_representative_not_allowed": body_trigger(
+        {"relationship": {"legal_guardian": True, "representative": True}}
+    ),
+    "authorizer_relationship_invalid_for_representative": body_trigger(
+        {"relationship": {"authorizer": True, "representative": True}}
+    ),
     "additional_tos_only_allowed_for_legal_guardian": body_trigger({"additional_terms_of_service": TERMS}),
     "person_percent_ownership_invalid": body_trigger({"relationship": {"owner": True, "percent_ownership": "0"}}),
-    "invalid_relationship_for_identity_type_structure_and_country": _on_entity("non_profit", {"relationship": {"owner": True, "percent_ownership": "10"}}),
+    "invalid_relationship_for_identity_type_structure_and_country": _on_entity(
+        "non_profit", {"relationship": {"owner": True, "percent_ownership": "10"}}
+    ),
     "date_of_birth_age_restriction": _young_representative,
-    "individual_additional_person_not_allowed": _on_entity("individual", {"given_name": "Second"}, existing=({"given_name": "First"},)),
+    "individual_additional_person_not_allowed": _on_entity(
+        "individual", {"given_name": "Second"}, existing=({"given_name": "First"},)
+    ),
     "additional_representative_not_allowed": _second({"representative": True}),
-    "additional_legal_guardian_not_allowed": _second({"legal_guardian": True}, setup=({"given_name": "Representative", "relationship": {"representative": True}},)),
+    "additional_legal_guardian_not_allowed": _second(
+        {"legal_guardian": True}, setup=({"given_name": "Representative", "relationship": {"representative": True}},)
+    ),
     "legal_guardian_requires_existing_representative": body_trigger({"relationship": {"legal_guardian": True}}),
     "authorizer_duplicate": _second({"authorizer": True}),
     "total_person_ownership_exceeded": _over_owned,
@@ -351,15 +442,22 @@ TRIGGERS: dict[str, Trigger] = {
     "token_already_used": _token_used_twice,
     "token_expired": _expired_token,
     "incorrect_account_for_person_token": _token_of_other_account,
-    "incorrect_token_wrong_type": lambda bench, operation: person_write(bench, operation, {"person_token": bench.fixture("wrong_type_token")}),
-    "invalid_person_token": lambda bench, operation: person_write(bench, operation, {"person_token": "perstok_conformance_unknown_" + secrets.token_hex(8)}),
-    "v1_token_invalid_in_v2": lambda bench, operation: person_write(bench, operation, {"person_token": bench.v1_person_token()}),
+    "incorrect_token_wrong_type": lambda bench, operation: person_write(
+        bench, operation, {"person_token": bench.fixture("wrong_type_token")}
+    ),
+    "invalid_person_token": lambda bench, operation: person_write(
+        bench, operation, {"person_token": "perstok_conformance_unknown_" + secrets.token_hex(8)}
+    ),
+    "v1_token_invalid_in_v2": lambda bench, operation: person_write(
+        bench, operation, {"person_token": bench.v1_person_token()}
+    ),
 }
 
 
 def profile_trigger(definition: dict[str, Any]) -> Trigger:
     """A trigger written in a target profile: `{method, path, json_body?, form?, key_fixture?}`, where the
     path may use {account_id} (a fresh account) and {person_id} (a fresh person of that account)."""
+
     def trigger(bench: Workbench, operation: Operation) -> Probe:
         template = str(definition["path"])
         account_id = bench.account() if "{account_id}" in template else ""
@@ -367,7 +465,13 @@ def profile_trigger(definition: dict[str, Any]) -> Trigger:
         key = bench.fixture(definition["key_fixture"]) if definition.get("key_fixture") else None
         filled = template.replace("{account_id}", path_id(account_id) if account_id else "")
         filled = filled.replace("{person_id}", path_id(person_id) if person_id else "")
-        return Probe(str(definition["method"]).upper(), filled, json_body=definition.get("json_body"), form=definition.get("form"), key=key)
+        return Probe(
+            str(definition["method"]).upper(),
+            filled,
+            json_body=definition.get("json_body"),
+            form=definition.get("form"),
+            key=key,
+        )
 
     return trigger
 
@@ -377,6 +481,12 @@ def send(bench: Workbench, probe: Probe, operation_id: str) -> Exchange:
     for earlier in probe.before:
         send(bench, earlier, operation_id)
     return bench.client.request(
-        probe.method, probe.path, json_body=probe.json_body, form=probe.form, key=probe.key,
-        idempotency_key=probe.idempotency_key, operation_id=operation_id, retry_rate_limited=False,
+        probe.method,
+        probe.path,
+        json_body=probe.json_body,
+        form=probe.form,
+        key=probe.key,
+        idempotency_key=probe.idempotency_key,
+        operation_id=operation_id,
+        retry_rate_limited=False,
     )

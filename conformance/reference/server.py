@@ -39,13 +39,15 @@ class ServerOptions:
 
 def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
     storage = Storage(options.database)
-    app: Any = create_app(options.service_class(storage, options.settings), KeyRegistry(options.keys), options.limits.body_timeout)
+    service = options.service_class(storage, options.settings)
+    app: Any = create_app(service, KeyRegistry(options.keys), options.limits.body_timeout)
     for wrap in options.middleware:
         app = wrap(app)
     # httptools: the faster parser, and the stricter one (a request with both Content-Length and
     # Transfer-Encoding is refused, as request smuggling defences want); guarded against slow clients.
     protocol = functools.partial(GuardedProtocol, limits=options.limits)
-    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False, lifespan="off", http=protocol)
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False, lifespan="off",
+                            http=protocol)
     return config, storage
 
 

@@ -74,7 +74,9 @@ def _exchange_view(exchange: dict[str, Any]) -> dict[str, Any]:
         "role": exchange.get("operation_id") or "setup call",
         "setup": not exchange.get("operation_id"),
         "curl": exchange.get("curl") or "",
-        "response": f"HTTP {status}" if status is not None else f"no response: {exchange.get('error') or 'unknown error'}",
+        "response": f"HTTP {status}"
+        if status is not None
+        else f"no response: {exchange.get('error') or 'unknown error'}",
         "headers": "\n".join(f"{name}: {value}" for name, value in (exchange.get("response_headers") or {}).items()),
         "body": body,
         "truncated": truncated,
@@ -113,12 +115,16 @@ def _cell(operation: Operation, label: str, checks: list[dict[str, Any] | None])
     statuses = {check["status"] for check in present}
     status = next((s for s in ("failed", "error", "passed") if s in statuses), "not exercised")
     if present:
-        reason = "; ".join(f"{c['id']}: {c['status']}" + (f" ({c['detail'][:300]})" if c["detail"] else "") for c in present)
+        reason = "; ".join(
+            f"{c['id']}: {c['status']}" + (f" ({c['detail'][:300]})" if c["detail"] else "") for c in present
+        )
     else:
         reason = "no check for it in this run (category not selected, or another shard)"
     target = next((c for c in present if c["status"] == status), present[0] if present else None)
     return {
-        "status": status, "symbol": SYMBOLS[status], "target": target["index"] if target else None,
+        "status": status,
+        "symbol": SYMBOLS[status],
+        "target": target["index"] if target else None,
         "title": f"{operation.operation_id} / {label}: {status} - {reason}",
     }
 
@@ -128,7 +134,9 @@ def _matrix(ops: dict[str, Operation], checks: dict[str, dict[str, Any]]) -> dic
     status_of = {code: error.status for operation in ops.values() for code, error in operation.errors.items()}
     # Columns grouped by HTTP status; within a status, codes most operations share come first.
     codes = sorted(documented, key=lambda code: (status_of[code], -documented[code], code))
-    groups = [(status, [code for code in codes if status_of[code] == status]) for status in sorted(set(status_of.values()))]
+    groups = [
+        (status, [code for code in codes if status_of[code] == status]) for status in sorted(set(status_of.values()))
+    ]
     rows, exercised, operations_exercised = [], 0, 0
     for operation in ops.values():
         cells = []
@@ -143,12 +151,22 @@ def _matrix(ops: dict[str, Operation], checks: dict[str, dict[str, Any]]) -> dic
         success = _cell(operation, "success", [fuzz, checks.get(f"response-validation/{operation.operation_id}")])
         found = FUZZ_REQUESTS.search(fuzz["detail"]) if fuzz else None
         operations_exercised += any(cell and cell["status"] != "not exercised" for cell in [success, *cells])
-        rows.append({"operation": operation, "success": success, "cells": list(zip(codes, cells)),
-                     "fuzz_requests": found.group(1) if found else ""})
+        rows.append(
+            {
+                "operation": operation,
+                "success": success,
+                "cells": list(zip(codes, cells)),
+                "fuzz_requests": found.group(1) if found else "",
+            }
+        )
     return {
-        "groups": groups, "starts": {codes[0] for _, codes in groups}, "rows": rows,
-        "codes_total": sum(documented.values()), "codes_exercised": exercised,
-        "operations_total": len(ops), "operations_exercised": operations_exercised,
+        "groups": groups,
+        "starts": {codes[0] for _, codes in groups},
+        "rows": rows,
+        "codes_total": sum(documented.values()),
+        "codes_exercised": exercised,
+        "operations_total": len(ops),
+        "operations_exercised": operations_exercised,
     }
 
 
@@ -159,14 +177,19 @@ def _changes(current: Iterable[dict[str, Any]], previous: dict[str, Any]) -> dic
     failing_now = {check_id for check_id, check in now.items() if check["status"] in FAILING}
 
     def listed(ids: Iterable[str]) -> list[dict[str, Any]]:
-        return [{"id": check_id, "check": now.get(check_id), "before": before.get(check_id)} for check_id in sorted(ids)]
+        return [
+            {"id": check_id, "check": now.get(check_id), "before": before.get(check_id)} for check_id in sorted(ids)
+        ]
 
     return {
         "new failures": listed(failing_now - failing_before),
         "fixed": listed(check_id for check_id in failing_before if now.get(check_id, {}).get("status") == "passed"),
         "still failing": listed(failing_now & failing_before),
         "failing before, not checked now": listed(
-            check_id for check_id in failing_before if now.get(check_id, {}).get("status", "not exercised") == "not exercised"),
+            check_id
+            for check_id in failing_before
+            if now.get(check_id, {}).get("status", "not exercised") == "not exercised"
+        ),
     }
 
 
@@ -178,7 +201,9 @@ def _operations() -> dict[str, Operation]:
 @functools.cache
 def _template() -> jinja2.Template:
     source = resources.files("conformance.report").joinpath("template.html.j2").read_text(encoding="utf-8")
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
     return environment.from_string(source)
 
 
@@ -192,8 +217,15 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
     counts = {status: counts.get(status, 0) for status in STATUSES}
     listed = [check for check in checks if not check["expected_failure"]]
     categories = [*CATEGORIES, *sorted({c["category"] for c in checks} - set(CATEGORIES))]
-    groups = [(category, sorted((c for c in listed if c["category"] == category), key=lambda c: (SEVERITY.get(c["status"], 0), c["id"])))
-              for category in categories]
+    groups = [
+        (
+            category,
+            sorted(
+                (c for c in listed if c["category"] == category), key=lambda c: (SEVERITY.get(c["status"], 0), c["id"])
+            ),
+        )
+        for category in categories
+    ]
     expected = sorted((c for c in checks if c["expected_failure"]), key=lambda c: (c["status"] != "passed", c["id"]))
     ops = _operations()
     html = _template().render(
@@ -209,7 +241,8 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
         operation_ids=sorted({c["operation"] for c in checks if c["operation"]} | set(ops)),
         changes=_changes(checks, previous) if previous is not None else None,
         previous=previous,
-        # Check bodies are built by the page when first opened: thousands of them in the DOM make a big run slow to open.
+        # Check bodies are built by the page when first opened: thousands of them in the DOM make a big run slow
+        # to open.
         bodies=_script_json([_check_body(result) for result in results.get("results", [])]),
     )
     return redact(html)
@@ -220,5 +253,7 @@ def write_report(results_path: Path, out_path: Path | None = None, previous_path
     results = json.loads(Path(results_path).read_text(encoding="utf-8"))
     previous = json.loads(Path(previous_path).read_text(encoding="utf-8")) if previous_path else None
     out = Path(out_path) if out_path else Path(results_path).with_name("report.html")
-    out.write_text(render_report(results, previous), encoding="utf-8", errors="backslashreplace")  # lone surrogates, as in results.json
+    out.write_text(
+        render_report(results, previous), encoding="utf-8", errors="backslashreplace"
+    )  # lone surrogates, as in results.json
     return out
