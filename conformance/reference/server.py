@@ -46,8 +46,8 @@ def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
     # httptools: the faster parser, and the stricter one (a request with both Content-Length and
     # Transfer-Encoding is refused, as request smuggling defences want); guarded against slow clients.
     protocol = functools.partial(GuardedProtocol, limits=options.limits)
-    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False, lifespan="off",
-                            http=protocol)
+    config = uvicorn.Config(app, host=options.host, port=options.port, http=protocol, lifespan="off",
+                            log_level="warning", access_log=False)
     return config, storage
 
 
