@@ -312,6 +312,19 @@ def test_a_file_that_is_no_description_is_a_usage_error(tmp_path: Path, content:
     assert error.startswith("conformance: ") and len(error.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("ref", ["#/components/schemas/loop", "#/components/schemas/absent", "other.yaml#/x"])
+def test_a_reference_that_cannot_be_followed_is_a_usage_error(
+    tmp_path: Path, base: dict[str, Any], ref: str, capsys: Any
+) -> None:
+    broken = copy.deepcopy(base)
+    broken["components"]["schemas"]["loop"] = {"$ref": "#/components/schemas/loop"}
+    broken["components"]["schemas"]["token"] = {"$ref": ref}
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    assert main(["spec", "diff", str(path)]) == 2
+    assert capsys.readouterr().err.startswith("conformance: ")
+
+
 def test_a_missing_file_is_a_usage_error(tmp_path: Path, capsys: Any) -> None:
     assert main(["spec", "diff", str(tmp_path / "absent.json")]) == 2
     assert "cannot read" in capsys.readouterr().err

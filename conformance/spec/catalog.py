@@ -42,16 +42,24 @@ class Operation:
         return f"{self.method.upper()} {self.path}"
 
 
+MAX_REFERENCE_CHAIN = 64  # a `$ref` chain longer than this is a loop
+
+
 def resolve(spec: dict[str, Any], node: Any) -> Any:
-    """Follow local `$ref`s (`#/a/b`) until a node without one."""
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
+    """Follow local `$ref`s (`#/a/b`) until a node without one; ValueError for a reference that cannot be followed."""
+    for _ in range(MAX_REFERENCE_CHAIN + 1):
+        if not (isinstance(node, dict) and "$ref" in node):
+            return node
+        ref = str(node["$ref"])
         if not ref.startswith("#/"):
             raise ValueError(f"only local references are supported, not {ref!r}")
         node = spec
         for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                raise ValueError(f"the reference {ref!r} points at nothing")
+            node = node[part]
+    raise ValueError(f"a chain of more than {MAX_REFERENCE_CHAIN} references (a loop?) ends at {node.get('$ref')!r}")
 
 
 def _error_rule(spec: dict[str, Any], ref: str, status: int) -> DocumentedError:

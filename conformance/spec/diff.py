@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from conformance.spec.catalog import HTTP_METHODS, operations
+from conformance.spec.catalog import HTTP_METHODS, operations, resolve
 from conformance.spec.sources import SCHEMA_KEYWORDS
 
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number"}
@@ -95,19 +95,12 @@ class _View:
         return bool(self.members or self.forbidden or self.closed)
 
 
-def _resolve(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and "$ref" in node and depth < 64:
-        ref = str(node["$ref"])
-        if not ref.startswith("#/"):
-            raise DescriptionError(f"only local references are read, not {ref!r}")
-        target: Any = document
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(target, dict) or part not in target:
-                raise DescriptionError(f"the reference {ref!r} points at nothing")
-            target = target[part]
-        node, depth = target, depth + 1
-    return node
+def _resolve(document: dict[str, Any], node: Any) -> Any:
+    """The spec's `resolve`, with a broken reference in the user's file as a DescriptionError."""
+    try:
+        return resolve(document, node)
+    except ValueError as exc:
+        raise DescriptionError(str(exc)) from exc
 
 
 def _is_unset(view: _View) -> bool:
