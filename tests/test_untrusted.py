@@ -193,3 +193,16 @@ def test_a_refused_target_is_recorded_and_never_sent(chaos, target):
     assert exchange.status is None and exchange.error.startswith("not sent: "), exchange.error
     assert len(exchange.url) < 300 and KEY not in str(exchange.to_dict())
     assert server.requests == [] and other.connections == [] and near.connections == []
+
+
+@pytest.mark.parametrize("cookie", ["session=\u00a5", "a=b; Domain=127.0.0.1", "x=" + "y" * 4000])
+def test_a_cookie_from_the_target_is_never_sent_back(chaos, cookie):
+    """The chaos script's draw 58: a Set-Cookie with a non-ASCII value was sent back and crashed the next request."""
+    server, _, _ = chaos
+    server.play(Behaviour((Answer(headers=(("Set-Cookie", cookie),)),)))
+    client = client_for(server)
+    first = client.request("GET", "/v2/core/accounts/acct_1/persons")
+    second = client.request("GET", "/v2/core/accounts/acct_1/persons")
+    client.close()
+    assert first.status == second.status == 200
+    assert len(server.requests) == 2 and all("cookie" not in request.headers for request in server.requests)

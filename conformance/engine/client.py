@@ -7,6 +7,7 @@ import re
 import secrets
 import shlex
 import time
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -215,7 +216,14 @@ class ApiClient:
         self.exchanges: list[Exchange] = []
         self._deadline = _Deadline()
         self._origin = httpx.URL(self.base_url)
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, transport=_transport(self._deadline))
+        # No cookie is kept: the API uses none, and a target's Set-Cookie sent back would be a value from the
+        # target used again (one with a non-ASCII value broke the next request).
+        self._http = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            transport=_transport(self._deadline),
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+        )
         self._last = 0.0
 
     def close(self) -> None:
