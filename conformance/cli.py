@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="checks run in parallel (default 1; fuzzing stays serial)")
     run.add_argument("--shard", help="run only shard i of n (e.g. 2/4) to split a run across CI machines")
     run.add_argument("--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target")
+    run.add_argument("--decide", action="append", metavar="NAME=VALUE",
+                     help="state the target's choice of a decision, or any (repeat); the embedded server is started so")
     run.add_argument("--redact-pii", action="store_true", default=None, help="mask personal data (names, emails, addresses...) in every output")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
@@ -41,25 +43,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=12111, help="port to listen on (default 12111)")
     serve.add_argument("--database", default=":memory:", help="SQLite file that keeps the data across restarts (default: in memory)")
-    serve.add_argument("--token-lifetime", type=float, default=600.0, help="person token lifetime in seconds (default 600)")
-    serve.add_argument("--age-limit", type=int, default=13, help="minimum age of a representative (default 13)")
+    serve.add_argument("--decide", action="append", default=[], metavar="NAME=VALUE",
+                       help="take another alternative of a decision (repeat; conformance spec decisions lists them)")
+    serve.add_argument("--token-lifetime", type=float, help="person token lifetime in seconds (--decide person_token_lifetime_seconds=...)")
+    serve.add_argument("--age-limit", type=int, help="minimum age of a representative (--decide representative_age_limit=...)")
     serve.add_argument("--rate-limit", type=float, default=None, help="requests per second per account before 429 (default: no limit)")
     serve.add_argument("--api-key", action="append", dest="api_keys", help="an accepted API key (repeat; default: the documented fixture keys)")
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from conformance.engine.config import ConfigError, statement
     from conformance.reference.server import ServerOptions, keys_or_default, serve_forever
     from conformance.reference.service import Settings
 
-    if args.token_lifetime <= 0 or args.age_limit < 0 or (args.rate_limit is not None and args.rate_limit <= 0):
+    if (args.token_lifetime is not None and args.token_lifetime <= 0) or (args.age_limit is not None and args.age_limit < 0) or (
+        args.rate_limit is not None and args.rate_limit <= 0
+    ):
         print("conformance: --token-lifetime and --rate-limit must be positive, --age-limit not negative", file=sys.stderr)
         return EXIT_USAGE
+    shorthands = {"person_token_lifetime_seconds": args.token_lifetime, "representative_age_limit": args.age_limit}
     try:
-        options = ServerOptions(
-            host=args.host, port=args.port, database=args.database, keys=keys_or_default(args.api_keys),
-            settings=Settings(token_lifetime=args.token_lifetime, age_limit=args.age_limit, rate_limit=args.rate_limit),
-        )
+        choices = {name: value for name, value in shorthands.items() if value is not None}
+        choices.update(statement(text) for text in args.decide)
+        settings = Settings.deciding(rate_limit=args.rate_limit, **choices)
+    except (ConfigError, ValueError) as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        options = ServerOptions(host=args.host, port=args.port, database=args.database, keys=keys_or_default(args.api_keys),
+                                settings=settings)
         print(f"reference server on http://{args.host}:{args.port} (database {args.database})", flush=True)
         serve_forever(options)
     except (ValueError, OSError) as exc:

@@ -38,7 +38,10 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
     "profile": ("--conformance-profile", "FILE", "target profile (YAML): keys, fixtures, expected failures"),
     "seed": ("--conformance-seed", "N", "seed of the fuzzing"),
     "max_examples": ("--conformance-max-examples", "N", "fuzzing examples per operation"),
-    "only": ("--conformance-only", "CATEGORIES", "comma-separated categories: fuzzing,error-codes,semantics,v1-tokens"),
+    "only": (
+        "--conformance-only", "CATEGORIES", "comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation"
+    ),
+    "decide": ("--conformance-decide", "NAME=VALUE,...", "the target's choices of decisions (or any), comma-separated"),
     "pace": ("--conformance-pace", "SECONDS", "seconds between requests, to stay within a sandbox's rate limits"),
 }
 PLUGIN_NAME = "conformance-run"
@@ -102,6 +105,13 @@ class ConformancePlugin:
         self.run_config = run_config
         self._stack = ExitStack()  # keeps the embedded server running until the process unconfigures
         self._environment: Environment | None = None
+        self._results: dict[str, list[CheckResult]] = {}  # unit id -> its results, for the items of its assertions
+
+    def results_of(self, unit: CheckUnit) -> list[CheckResult]:
+        """A unit's results: it runs once per process, for the first of its items, and serves the others."""
+        if unit.check_id not in self._results:
+            self._results[unit.check_id], _client = unit.run(self.environment())
+        return self._results[unit.check_id]
 
     def scrub(self, text: str) -> str:
         """Keys out of a text: the usual sk_/pk_/rk_ masking, and the configured keys whatever their form."""
@@ -170,7 +180,11 @@ class ConformanceSuite(pytest.Collector):
         from conformance.engine.plan import plan
 
         plugin: ConformancePlugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
-        return [ConformanceCheck.from_parent(self, name=unit.check_id, unit=unit) for unit in plan(plugin.run_config)]
+        return [
+            ConformanceCheck.from_parent(self, name=result_id, unit=unit)
+            for unit in plan(plugin.run_config)
+            for result_id in unit.result_ids
+        ]
 
 
 class CheckFailure(Exception):
@@ -188,6 +202,8 @@ class ConformanceCheck(pytest.Item):
         super().__init__(**kwargs)
         self.unit = unit
         self.add_marker(pytest.mark.conformance)
+        # `--dist loadgroup` keeps the items of one check on one worker, so that it runs once.
+        self.add_marker(pytest.mark.xdist_group(unit.check_id))
         # Carried into --junitxml as <properties>.
         self.user_properties.append(("category", unit.category.value))
         if unit.operation_id:
@@ -203,7 +219,7 @@ class ConformanceCheck(pytest.Item):
         from conformance.engine.results import Status
 
         run_config = self.plugin.run_config
-        result, _client = self.unit.run(self.plugin.environment())
+        result = next(result for result in self.plugin.results_of(self.unit) if result.check_id == self.name)
         if run_config.redact_pii:
             from conformance.engine.pii import PiiRedactor
 
@@ -213,9 +229,9 @@ class ConformanceCheck(pytest.Item):
             pytest.skip(self.plugin.scrub(result.detail or "not exercised"))
         if result.expected_failure:
             if failed:
-                pytest.xfail(
-                    self.plugin.scrub(run_config.expected_failures.get(result.check_id, "listed in expected_failures"))
-                )
+                expected = run_config.expected_failures
+                reason = expected.get(result.check_id) or expected.get(result.check_id.rsplit("/", 1)[0])
+                pytest.xfail(self.plugin.scrub(reason or "listed in expected_failures"))
             pytest.fail(f"{result.check_id} unexpectedly passed: remove it from expected_failures", pytrace=False)
         if failed:
             raise CheckFailure(result)

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from conformance.spec import SpecError, load_spec, operations
+from conformance.spec.decisions import decisions
 from conformance.spec.diff import DescriptionError, diff, hard, read_description, render
 from conformance.spec.sources import unstated_constraints
 from conformance.spec.summary import summarize
@@ -21,7 +22,7 @@ EXIT_USAGE = 2
 
 def add_spec_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     spec = commands.add_parser(
-        "spec", help="validate the OpenAPI document and print its summary (or: spec diff FILE, spec sources)"
+        "spec", help="validate the OpenAPI document and print its summary (or: spec diff FILE, spec sources, spec decisions)"
     )
     spec.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
     actions = spec.add_subparsers(dest="spec_command")
@@ -36,6 +37,9 @@ def add_spec_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
     actions.add_parser(
         "sources", help="list the constraints the spec adds beyond Stripe's description, with their sources"
     )
+    actions.add_parser(
+        "decisions", help="list the decisions where Stripe publishes nothing: alternatives and the reference's choice"
+    )
 
 
 def spec_command(args: argparse.Namespace) -> int:
@@ -46,6 +50,13 @@ def spec_command(args: argparse.Namespace) -> int:
     except (SpecError, DescriptionError) as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.spec_command == "decisions":
+        for decision in decisions(spec).values():
+            alternatives = " | ".join(map(str, decision.alternatives))
+            values = "" if "enum" in decision.values else f" (any value of {json.dumps(dict(decision.values))})"
+            print(f"{decision.name}: {alternatives}{values}; reference server: {decision.default}")
+            print(f"    {decision.description}")
+        return EXIT_OK
     if args.spec_command == "sources":
         for constraint in unstated_constraints(spec):
             print(

@@ -13,6 +13,7 @@ import yaml
 
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.spec import catalog, load_spec
+from conformance.spec.decisions import ANY, decisions, defaults, stated
 
 CATEGORIES = ("fuzzing", "error-codes", "semantics", "v1-tokens", "validation")
 
@@ -42,6 +43,9 @@ class RunConfig:
     expected_failures: dict[str, str] = field(default_factory=dict)
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> the request that provokes it on this target
     operations: tuple[str, ...] | None = None  # the operations the target implements; None: all
+    decisions: dict[str, Any] = field(default_factory=dict)  # every decision: the target's stated choice, or `any`
+    decide: tuple[str, ...] = ()  # NAME=VALUE statements from the command line, over the profile's
+    reference_decisions: dict[str, Any] = field(default_factory=dict)  # the embedded server's choices
 
     @property
     def embedded(self) -> bool:
@@ -53,6 +57,7 @@ ENVIRONMENT = {
     "stripe_version": "CONFORMANCE_STRIPE_VERSION", "report_dir": "CONFORMANCE_REPORT_DIR", "seed": "CONFORMANCE_SEED",
     "max_examples": "CONFORMANCE_MAX_EXAMPLES", "only": "CONFORMANCE_ONLY", "pace": "CONFORMANCE_PACE", "timeout": "CONFORMANCE_TIMEOUT",
     "workers": "CONFORMANCE_WORKERS", "shard": "CONFORMANCE_SHARD", "redact_pii": "CONFORMANCE_REDACT_PII",
+    "decide": "CONFORMANCE_DECIDE",
 }
 
 
@@ -66,7 +71,7 @@ def _profile(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
     unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "triggers", "capabilities",
-                           "pace", "timeout", "max_examples", "description", "redact_pii"}
+                           "pace", "timeout", "max_examples", "description", "redact_pii", "decisions"}
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
@@ -78,7 +83,26 @@ def _triggers(path: Path, triggers: Any) -> dict[str, dict[str, Any]]:
     return {str(code): trigger for code, trigger in triggers.items()}
 
 
+def _profile_decisions(path: Path, statements: Any) -> dict[str, Any]:
+    if not isinstance(statements, dict):
+        raise ConfigError(f"the profile {path}: decisions must map a decision's name to its value or any")
+    return {str(name): value for name, value in statements.items()}
+
+
+def statement(text: str) -> tuple[str, Any]:
+    """`--decide NAME=VALUE`; the value is read as YAML, so that 18 is a number and merge a word."""
+    name, equals, value = str(text).partition("=")
+    if not equals or not name.strip() or not value.strip():
+        raise ConfigError(f"--decide takes NAME=VALUE (e.g. update_nested_objects=replace), not {text!r}")
+    try:
+        return name.strip(), yaml.safe_load(value.strip())
+    except yaml.YAMLError:
+        return name.strip(), value.strip()
+
+
 def _typed(name: str, value: Any) -> Any:
+    if name == "decide":
+        return tuple(value) if isinstance(value, (list, tuple)) else tuple(filter(None, str(value).split(",")))
     try:
         if name == "shard":
             index, _, count = str(value).partition("/")
@@ -139,7 +163,8 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
         capabilities = profile.get("capabilities") or {}
         if capabilities.get("operations") is not None:
             config.operations = tuple(str(name) for name in capabilities["operations"])
-        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description")})
+        config.decisions = _profile_decisions(config.profile, profile.get("decisions") or {})
+        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description", "decisions")})
     layers.append({name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)})
     layers.append({name: value for name, value in cli.items() if value is not None and name != "profile"})
     for layer in layers:
@@ -148,21 +173,39 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
     return _checked(config)
 
 
-def _spec_decisions(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec's decisions where Stripe publishes nothing, as fixture defaults a profile may override."""
-    renamed = {"person_token_lifetime_seconds": "token_lifetime_seconds"}
-    return {renamed.get(name, name): value for name, value in catalog.defaults(spec).items()}
+# Fixtures that became decisions: a profile that still names them would otherwise be silently ignored.
+FORMER_FIXTURES = {"token_lifetime_seconds": "person_token_lifetime_seconds"}
+
+
+def _decided(config: RunConfig, spec: dict[str, Any]) -> None:
+    """Every decision stated (profile, then --decide) or `any`; the embedded server decides the stated ones
+    and the spec's defaults for the rest, and the run states what it decided."""
+    declared = decisions(spec)
+    misplaced = sorted(name for name in config.fixtures if name in declared or name in FORMER_FIXTURES)
+    if misplaced:
+        names = ", ".join(f"{name} (decision {FORMER_FIXTURES.get(name, name)})" for name in misplaced)
+        raise ConfigError(f"fixtures names decisions; state them under decisions: instead: {names}")
+    statements = {**config.decisions, **dict(statement(text) for text in config.decide)}
+    if config.embedded:
+        # One-second person tokens, so that token_expired is exercised within a run.
+        config.reference_decisions = {**defaults(spec), "person_token_lifetime_seconds": 1}
+        config.reference_decisions.update({name: value for name, value in statements.items() if value != ANY})
+        statements = {**config.reference_decisions, **statements}
+    try:
+        config.decisions = stated(spec, statements)
+    except ValueError as exc:
+        raise ConfigError(f"{exc} (see conformance spec decisions)") from exc
+    if config.embedded:
+        config.reference_decisions = {name: config.reference_decisions[name] for name in declared}
 
 
 def _checked(config: RunConfig) -> RunConfig:
     spec = load_spec()
     config.stripe_version = config.stripe_version or catalog.api_version(spec)
-    defaults = _spec_decisions(spec)
+    _decided(config, spec)
     if config.base_url is None:
         config.api_key = config.api_key or "sk_test_reference_secret"
-        # The embedded server is started with one-second person tokens, so token_expired is exercised.
-        defaults.update(REFERENCE_FIXTURES, token_lifetime_seconds=1.0, max_wait_seconds=5)
-    config.fixtures = {**defaults, **config.fixtures}  # the profile's fixtures win
+        config.fixtures = {**REFERENCE_FIXTURES, "max_wait_seconds": 5, **config.fixtures}  # the profile's win
     if config.base_url is not None:
         parts = urlsplit(config.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

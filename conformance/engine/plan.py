@@ -18,8 +18,9 @@ from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schem
 from conformance.engine.results import Category, CheckResult, Status
 from conformance.engine.scenarios import check_id as code_check_id
 from conformance.engine.scenarios import run_code_scenario
-from conformance.engine.semantics import CHECKS, CheckFailed
-from conformance.engine.triggers import SetupFailed, Workbench, profile_trigger
+from conformance.engine.judge import CHECKS, Judge, SemanticCheck, Stop
+from conformance.engine import semantics  # noqa: F401  (registers the checks)
+from conformance.engine.triggers import NotExercised, SetupFailed, Workbench, profile_trigger
 from conformance.engine.untrusted import Untrusted
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation, load_spec, operations
@@ -40,7 +41,7 @@ class Environment:
 
     def __post_init__(self) -> None:
         if not self.spec:
-            self.spec = apply_decisions(load_spec(), self.config.fixtures)
+            self.spec = apply_decisions(load_spec(), self.config.decisions)
 
     @property
     def gone(self) -> bool:
@@ -69,114 +70,120 @@ class Environment:
         )
 
 
+UnitBody = Callable[[Environment, Workbench], list[CheckResult]]
+
+
 @dataclass(frozen=True)
 class CheckUnit:
     check_id: str
     category: Category
     operation_id: str | None
-    body: Callable[[Environment, Workbench], CheckResult]
+    body: UnitBody
+    assertions: tuple[str, ...] = ()  # the ids of its results, when it judges several; else (check_id,)
 
-    def run(self, environment: Environment) -> tuple[CheckResult, ApiClient]:
+    @property
+    def result_ids(self) -> tuple[str, ...]:
+        return self.assertions or (self.check_id,)
+
+    def run(self, environment: Environment) -> tuple[list[CheckResult], ApiClient]:
         """Run in a fresh client and workbench; every response is validated; what was created is removed."""
         implemented = environment.config.operations
         client = environment.client()
         if environment.gone:
             client.close()
-            return CheckResult(
-                check_id=self.check_id,
-                category=self.category,
-                title=self.check_id,
-                status=Status.ERROR,
-                operation_id=self.operation_id,
-                detail=f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in a row got no "
-                "response)",
-            ), client
+            detail = f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in a row got no response)"
+            return self.every(Status.ERROR, detail), client
         if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
             client.close()
-            return CheckResult(
-                check_id=self.check_id,
-                category=self.category,
-                title=self.check_id,
-                status=Status.NOT_EXERCISED,
-                operation_id=self.operation_id,
-                detail=f"the target's profile says it does not implement {self.operation_id}",
-            ), client
-        bench = Workbench(client, environment.config.fixtures)
+            return self.every(Status.NOT_EXERCISED, f"the target's profile says it does not implement {self.operation_id}"), client
+        bench = Workbench(client, environment.config.fixtures, environment.config.decisions)
         started = time.monotonic()
         try:
-            result = self.body(environment, bench)
-            _validate_all(environment, client, result)
+            results = self.body(environment, bench)
+            _validate_all(environment, client, results)
+        except NotExercised as exc:
+            results = self.every(Status.NOT_EXERCISED, str(exc), client)
+        except SetupFailed as exc:
+            results = self.every(Status.ERROR, str(exc), client)
         except Untrusted as exc:
-            result = self._broken(
-                Status.FAILED, f"the target answered a value the suite will not use: {exc}", client, started
-            )
-            result.expectation = (
-                "every id and URL in the target's answers usable again (an id of 1 to 1,024 characters, a relative URL)"
-            )
+            results = self.every(Status.FAILED, f"the target answered a value the suite will not use: {exc}", client)
+            for result in results:
+                result.expectation = (
+                    "every id and URL in the target's answers usable again (an id of 1 to 1,024 characters, a relative URL)"
+                )
         except Exception as exc:  # a hostile or broken target must give a classified result, not a crash
-            result = self._broken(
-                Status.ERROR,
-                f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}",
-                client,
-                started,
-            )
+            detail = f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}"
+            results = self.every(Status.ERROR, detail, client)
         finally:
             bench.cleanup()
             client.close()
+        elapsed = time.monotonic() - started
+        for result in results:
+            result.duration = result.duration or elapsed / len(results)
+            result.operation_id = result.operation_id or self.operation_id
         answered = any(exchange.status is not None for exchange in client.exchanges)
         environment.silent_units = 0 if answered or not client.exchanges else environment.silent_units + 1
-        if result.check_id in environment.config.expected_failures:
-            result.expected_failure = True
-        return result, client
+        _mark_expected(results, environment.config.expected_failures)
+        return results, client
 
-    def _broken(self, status: Status, detail: str, client: ApiClient, started: float) -> CheckResult:
-        return CheckResult(
-            check_id=self.check_id,
-            category=self.category,
-            title=self.check_id,
-            status=status,
-            operation_id=self.operation_id,
-            detail=detail,
-            exchanges=[exchange.to_dict() for exchange in client.exchanges[-3:]],
-            duration=time.monotonic() - started,
-        )
+    def every(self, status: Status, detail: str, client: ApiClient | None = None) -> list[CheckResult]:
+        """One result per result id, all with the same outcome (the unit could not judge them one by one)."""
+        exchanges = [exchange.to_dict() for exchange in client.exchanges[-3:]] if client else []
+        return [
+            CheckResult(
+                check_id=result_id,
+                category=self.category,
+                title=result_id,
+                status=status,
+                operation_id=self.operation_id,
+                detail=detail,
+                exchanges=exchanges,
+            )
+            for result_id in self.result_ids
+        ]
 
 
-def _validate_all(environment: Environment, client: ApiClient, result: CheckResult) -> None:
-    """A check also fails when any response it received is invalid against the spec."""
-    if result.status != Status.PASSED:
-        return
+def _mark_expected(results: list[CheckResult], expected: dict[str, str]) -> None:
+    """A result named in expected_failures is expected to fail; one whose whole check is named, only if it fails."""
+    for result in results:
+        check = result.check_id.rsplit("/", 1)[0]
+        result.expected_failure = result.check_id in expected or (check in expected and result.status != Status.PASSED)
+
+
+def _validate_all(environment: Environment, client: ApiClient, results: list[CheckResult]) -> None:
+    """A result also fails when a response it was judged on is invalid against the spec (the first passing result
+    that shows the exchange, else the first passing result)."""
     for exchange in client.exchanges:
         problems = environment.validator.problems(exchange) if exchange.status is not None else []
-        if problems:
-            result.status = Status.FAILED
-            where = f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}"
-            result.detail = f"response invalid against the spec: {where}: {problems[0]}"
-            result.exchanges = [*result.exchanges, exchange.to_dict()]
-            return
+        passing = [result for result in results if result.status == Status.PASSED]
+        if not problems or not passing:
+            continue
+        shown = exchange.to_dict()
+        result = next((result for result in passing if shown in result.exchanges), passing[0])
+        result.status = Status.FAILED
+        where = f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}"
+        result.detail = f"response invalid against the spec: {where}: {problems[0]}"
+        if shown not in result.exchanges:
+            result.exchanges = [*result.exchanges, shown]
 
 
-def _semantic(
-    check_id: str, category: Category, check: Callable[[Workbench], None]
-) -> Callable[[Environment, Workbench], CheckResult]:
-    def body(environment: Environment, bench: Workbench) -> CheckResult:
-        result = CheckResult(
-            check_id=check_id,
-            category=category,
-            title=check.__name__.replace("_", " "),
-            status=Status.PASSED,
-            expectation=(check.__doc__ or "").strip(),
-        )
+def _semantic(semantic: SemanticCheck) -> UnitBody:
+    def body(environment: Environment, bench: Workbench) -> list[CheckResult]:
+        judge = Judge(semantic, bench)
         started = time.monotonic()
+        status, reason = Status.NOT_EXERCISED, ""
         try:
-            check(bench)
-        except CheckFailed as exc:
-            result.status, result.expectation, result.detail = Status.FAILED, exc.expectation, exc.seen
+            semantic.body(bench, judge)
+        except Stop as exc:
+            reason = f"not reached: {semantic.check_id}/{exc} failed first"
+        except NotExercised as exc:
+            reason = str(exc)
         except SetupFailed as exc:
-            result.status, result.detail = Status.ERROR, str(exc)
-        result.exchanges = [exchange.to_dict() for exchange in bench.client.exchanges]
-        result.duration = time.monotonic() - started
-        return result
+            status, reason = Status.ERROR, str(exc)
+        results = semantic.results(judge, reason or "not judged by the check", status)
+        for result in results:
+            result.duration = (time.monotonic() - started) / len(results)
+        return results
 
     return body
 
@@ -185,61 +192,39 @@ def _code(operation_id: str, code: str) -> Callable[[Environment, Workbench], Ch
     def body(environment: Environment, bench: Workbench) -> CheckResult:
         definition = environment.config.triggers.get(code)
         override = profile_trigger(definition) if definition else None
-        return run_code_scenario(bench, environment.validator, environment.operations[operation_id], code, override)
+        return [run_code_scenario(bench, environment.validator, environment.operations[operation_id], code, override)]
 
     return body
 
 
-def _fuzz(operation_id: str, index: int) -> Callable[[Environment, Workbench], CheckResult]:
-    def body(environment: Environment, bench: Workbench) -> CheckResult:
+def _fuzz(operation_id: str, index: int) -> UnitBody:
+    def body(environment: Environment, bench: Workbench) -> list[CheckResult]:
         config = environment.config
-        try:
-            account_id = bench.account()
-        except SetupFailed as exc:
-            return CheckResult(
-                check_id=f"fuzzing/{operation_id}",
-                category=Category.FUZZING,
-                title=f"fuzzing {operation_id}",
-                status=Status.ERROR,
-                operation_id=operation_id,
-                detail=str(exc),
+        operation = environment.operations[operation_id]
+        account_id = bench.account()
+        seed_value = config.seed + index
+        return [
+            fuzz_operation(
+                bench, environment.validator, environment.schema, operation, account_id,
+                max_examples=config.max_examples, seed_value=seed_value,
             )
-        return fuzz_operation(
-            bench,
-            environment.validator,
-            environment.schema,
-            environment.operations[operation_id],
-            account_id,
-            max_examples=config.max_examples,
-            seed_value=config.seed + index,
-        )
+        ]
 
     return body
 
 
-def _stateful(environment: Environment, bench: Workbench) -> CheckResult:
+def _stateful(environment: Environment, bench: Workbench) -> list[CheckResult]:
     config = environment.config
-    try:
-        account_id = bench.account()
-    except SetupFailed as exc:
-        return CheckResult(
-            check_id="fuzzing/stateful",
-            category=Category.FUZZING,
-            title="stateful fuzzing",
-            status=Status.ERROR,
-            detail=str(exc),
-        )
+    account_id = bench.account()
     routes = {(operation.method, operation.path): operation for operation in environment.operations.values()}
     # Sequences cost several requests each: half the per-operation budget keeps the default gate short.
-    return fuzz_stateful(
-        bench,
-        environment.validator,
-        environment.schema,
-        routes,
-        account_id,
-        max_examples=max(5, config.max_examples // 2),
-        seed_value=config.seed,
-    )
+    examples = max(5, config.max_examples // 2)
+    return [
+        fuzz_stateful(
+            bench, environment.validator, environment.schema, routes, account_id,
+            max_examples=examples, seed_value=config.seed,
+        )
+    ]
 
 
 def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUnit]:
@@ -257,11 +242,10 @@ def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUni
             for operation in ops.values()
             for code in operation.errors
         ]
-    units += [
-        CheckUnit(check_id, category, None, _semantic(check_id, category, check))
-        for check_id, (category, check) in CHECKS.items()
-        if check_id.split("/")[0] in config.only
-    ]
+    for semantic in CHECKS.values():
+        if semantic.check_id.split("/")[0] in config.only:
+            semantic = semantic.for_operations(ops)
+            units.append(CheckUnit(semantic.check_id, semantic.category, None, _semantic(semantic), tuple(semantic.result_ids())))
     if "fuzzing" in config.only:
         units += [
             CheckUnit(f"fuzzing/{operation_id}", Category.FUZZING, operation_id, _fuzz(operation_id, index))

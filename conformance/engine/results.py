@@ -42,6 +42,7 @@ class CheckResult:
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
     expected_failure: bool = False
+    observed: dict[str, Any] = field(default_factory=dict)  # decision -> the alternative this result saw
 
     @property
     def gating(self) -> bool:
@@ -60,6 +61,7 @@ class RunResult:
     results: list[CheckResult]
     requests: int = 0
     pii_redacted: bool = False  # personal data masked in every output (--redact-pii)
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {stated, observed: {result id: value}}
 
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -83,6 +85,7 @@ class RunResult:
             "command": self.command,
             "requests": self.requests,
             "pii_redacted": self.pii_redacted,
+            "decisions": self.decisions,
             "results": [
                 {**asdict(result), "category": result.category.value, "status": result.status.value}
                 for result in self.results

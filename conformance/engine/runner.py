@@ -40,8 +40,7 @@ def target(config: RunConfig) -> Iterator[str]:
     from conformance.reference.server import RunningServer, ServerOptions
     from conformance.reference.service import Settings
 
-    lifetime = float(config.fixtures.get("token_lifetime_seconds", 600))
-    with RunningServer(ServerOptions(settings=Settings(token_lifetime=lifetime))) as server:
+    with RunningServer(ServerOptions(settings=Settings.deciding(**config.reference_decisions))) as server:
         yield server.url
 
 
@@ -125,10 +124,11 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         if progress:
             progress(result)
 
-    def finish(outcome: tuple[CheckResult, ApiClient]) -> None:
-        result, client = outcome
+    def finish(outcome: tuple[list[CheckResult], ApiClient]) -> None:
+        unit_results, client = outcome
         exchanges.extend(client.exchanges)
-        report(result)
+        for result in unit_results:
+            report(result)
 
     units = plan(config, environment.spec)
     # Hypothesis runs one test per thread at a time: fuzzing stays on this thread, the rest fans out.
@@ -149,7 +149,7 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
                 future.done()
                 and not future.cancelled()
                 and future.exception() is None
-                and future.result()[0] not in results
+                and not any(result in results for result in future.result()[0])
             ):
                 finish(future.result())
         results.append(
@@ -177,8 +177,18 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         command=reproduce_command(config),
         results=results,
         requests=len(exchanges),
+        decisions=decision_table(config.decisions, results),
     )
     return redactor.run(run) if redactor else run
+
+
+def decision_table(stated: dict[str, Any], results: list[CheckResult]) -> dict[str, dict[str, Any]]:
+    """Each decision: the target's stated choice (or any), and what the checks observed, by result id."""
+    table: dict[str, dict[str, Any]] = {name: {"stated": value, "observed": {}} for name, value in stated.items()}
+    for result in results:
+        for name, value in result.observed.items():
+            table.setdefault(name, {"stated": "any", "observed": {}})["observed"][result.check_id] = value
+    return table
 
 
 def _target_facts(config: RunConfig, base_url: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -72,6 +72,7 @@ class Workbench:
 
     client: ApiClient
     fixtures: dict[str, Any]
+    decisions: Mapping[str, Any] = field(default_factory=dict)  # the target's stated choices (or `any`)
     created_accounts: list[str] = field(default_factory=list)
     created_persons: list[tuple[str, str]] = field(default_factory=list)
 

@@ -31,7 +31,7 @@ from conformance.reference.auth import Caller, KeyRegistry
 from conformance.reference.errors import ApiError
 from conformance.reference.formdata import decode_form
 from conformance.reference.service import Service
-from conformance.spec import load_spec, operations, schema_validator
+from conformance.spec import operations, schema_validator
 from conformance.spec.catalog import HTTP_METHODS, api_version, resolve
 from conformance.spec.openapi_core_io import SpecRequest, describe, leaf_errors, schema_errors
 
@@ -56,6 +56,7 @@ class Call:
     body: dict[str, Any]
     client_ip: str | None
     user_agent: str | None
+    origin: str = ""  # scheme://host[:port] the request was sent to, for absolute page URLs
 
     @property
     def idempotency_key(self) -> str | None:
@@ -95,7 +96,7 @@ class ReferenceApp:
         self.service = service
         self.keys = keys or KeyRegistry()
         self.body_timeout = body_timeout
-        self.spec = load_spec()
+        self.spec = service.spec  # the spec as it holds for the server's decisions (list limits...)
         self._bracketed = _bracketed_parameters(self.spec)
         self.openapi = OpenAPI.from_dict(_without_bracketed(self.spec), config=Config(extra_format_validators={"decimal": is_decimal}))
         self.operations = operations(self.spec)
@@ -110,7 +111,7 @@ class ReferenceApp:
         table: list[tuple[str, str, str | None, Handler]] = [
             ("POST", tokens, "create_person_token", lambda s, c: s.create_person_token(c.caller, c.path["account_id"], c.body, {"ip": c.client_ip, "user_agent": c.user_agent}, c.idempotency_key)),
             ("GET", tokens + "/{id}", "retrieve_person_token", lambda s, c: s.retrieve_person_token(c.caller, c.path["account_id"], c.path["id"])),
-            ("GET", persons, "list_persons", lambda s, c: s.list_persons(c.caller, c.path["account_id"], c.query.get("limit", 10), c.query.get("page"))),
+            ("GET", persons, "list_persons", lambda s, c: s.list_persons(c.caller, c.path["account_id"], c.query.get("limit"), c.query.get("page"), c.origin)),
             ("POST", persons, "create_person", lambda s, c: s.create_person(c.caller, c.path["account_id"], c.body, c.idempotency_key)),
             ("GET", persons + "/{id}", "retrieve_person", lambda s, c: s.retrieve_person(c.caller, c.path["account_id"], c.path["id"])),
             ("POST", persons + "/{id}", "update_person", lambda s, c: s.update_person(c.caller, c.path["account_id"], c.path["id"], c.body, c.idempotency_key)),
@@ -186,6 +187,7 @@ class ReferenceApp:
         return Call(
             caller=caller, path=dict(request.path_params), query=query, headers=headers, body=body,
             client_ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"),
+            origin=f"{request.url.scheme}://{request.url.netloc}",
         )
 
     async def _read_body(self, request: Request) -> bytes:

@@ -47,45 +47,61 @@ _TEST_FILES = MappingProxyType({
 
 @dataclass(frozen=True)
 class RuleSettings:
-    """The environment of the rules, fixed by the caller so that tests are deterministic."""
+    """The environment of the rules, fixed by the caller so that tests are deterministic; the rest are the
+    server's choices where Stripe publishes nothing (the spec's decisions of the same names)."""
 
     today: datetime.date
     age_limit: int = 13
     files: Mapping[str, str] = field(default_factory=lambda: _TEST_FILES)  # known file id -> purpose (read-only)
+    update_nested_objects: str = "merge"  # or "replace"
+    update_arrays: str = "replace"  # or "merge"
+    percent_ownership_scale: str = "percent"  # or "fraction"
+    identity_country_rule: str = "addresses"  # or "persons"
+    metadata_alongside_person_token: str = "allowed"  # or "refused"
+
+    @property
+    def full_ownership(self) -> Decimal:
+        return Decimal(100) if self.percent_ownership_scale == "percent" else Decimal(1)
 
 
 # ----------------------------------------------------------------------------- public operations
 
 
-def check_person_token_alone(body: dict) -> None:
-    """Raise param_alongside_person_token when `person_token` comes with anything but `metadata`."""
+def check_person_token_alone(body: dict, settings: RuleSettings) -> None:
+    """Raise param_alongside_person_token when `person_token` comes with another member (metadata aside, where
+    the server allows it)."""
     if "person_token" not in body:
         return
-    extra = sorted(set(body) - {"person_token", "metadata"})
+    alongside = {"person_token"} | ({"metadata"} if settings.metadata_alongside_person_token == "allowed" else set())
+    extra = sorted(set(body) - alongside)
     if extra:
+        allowed = " (metadata may accompany it)" if "metadata" in alongside else ""
         raise ApiError("param_alongside_person_token",
-                       f"person_token must be sent alone (metadata may accompany it), but the request also sends {', '.join(extra)}")
+                       f"person_token must be sent alone{allowed}, but the request also sends {', '.join(extra)}")
 
 
-def merge_person(existing: dict, body: dict) -> dict:
+def merge_person(existing: dict, body: dict, settings: RuleSettings | None = None) -> dict:
     """The person after an update: a new dict, neither input is changed.
 
-    Objects merge member by member, arrays are replaced whole, and a null removes its key (the
-    schema allows null only for metadata values).
+    Nested objects merge member by member or are replaced whole, arrays are replaced or gain the sent
+    items not yet stored, as the settings say; metadata always merges key by key, and a null removes its
+    key (the schema allows null only for metadata values).
     """
     merged = copy.deepcopy(existing)
-    _apply(merged, body)
+    _apply(merged, body, settings or RuleSettings(today=datetime.date.today()), top=True)
     return merged
 
 
-def _apply(target: dict, changes: dict) -> None:
+def _apply(target: dict, changes: dict, settings: RuleSettings, *, top: bool = False) -> None:
     for key, value in changes.items():
         if value is None:
             target.pop(key, None)
-        elif isinstance(value, dict):
+        elif isinstance(value, dict) and (key == "metadata" or settings.update_nested_objects == "merge" or not top):
             if not isinstance(target.get(key), dict):
                 target[key] = {}
-            _apply(target[key], value)
+            _apply(target[key], value, settings)
+        elif isinstance(value, list) and settings.update_arrays == "merge" and isinstance(target.get(key), list):
+            target[key] = [*target[key], *(copy.deepcopy(item) for item in value if item not in target[key])]
         else:
             target[key] = copy.deepcopy(value)
 
@@ -96,7 +112,7 @@ def check_person_write(body: dict, *, account: AccountFacts, existing: dict | No
     The body is valid against the spec and has no person_token (check_person_token_alone and the
     token codes are the service's business).
     """
-    write = _Write(body if existing is None else merge_person(existing, body), account, settings)
+    write = _Write(body if existing is None else merge_person(existing, body, settings), account, settings)
     for rule in _RULES:
         if rule.create_only and existing is not None:
             continue
@@ -183,7 +199,11 @@ def _country_missing(address: _Address, write: _Write) -> str | None:
 
 
 def _identity_country_missing(write: _Write) -> str | None:
-    if write.account.country is None and next(_addresses(write.person), None) is not None:
+    if write.account.country is not None:
+        return None
+    if write.settings.identity_country_rule == "persons":
+        return f"account {write.account.id} has no identity country; set identity.country on the account before adding persons"
+    if next(_addresses(write.person), None) is not None:
         return f"account {write.account.id} has no identity country; set identity.country on the account before giving a person an address"
     return None
 
@@ -424,7 +444,7 @@ def _another(write: _Write, role: str) -> dict | None:
 
 
 def _percent(person: dict) -> Decimal:
-    # Percent scale (0 to 100), a decimal string; an unset percentage counts as 0.
+    # A decimal string on the server's scale (0 to 100, or 0 to 1); an unset percentage counts as 0.
     value = (person.get("relationship") or {}).get("percent_ownership")
     return Decimal(value) if value is not None else Decimal(0)
 
@@ -447,9 +467,13 @@ def _terms_without_guardian(write: _Write) -> str | None:
     return None
 
 
-def _owner_with_zero_percent(write: _Write) -> str | None:
+def _percent_out_of_range(write: _Write) -> str | None:
     relationship = write.person.get("relationship") or {}
-    if _is(write.person, "owner") and relationship.get("percent_ownership") is not None and _percent(write.person) == 0:
+    if relationship.get("percent_ownership") is None:
+        return None
+    if _percent(write.person) > write.settings.full_ownership:
+        return f"relationship.percent_ownership {_percent(write.person)} is more than {write.settings.full_ownership} (100%)"
+    if _is(write.person, "owner") and _percent(write.person) == 0:
         return "relationship.owner is true but relationship.percent_ownership is 0%; an owner must own more than 0%"
     return None
 
@@ -500,8 +524,9 @@ def _guardian_without_representative(write: _Write) -> str | None:
 
 def _ownership_total(write: _Write) -> str | None:
     own, others = _percent(write.person), sum((_percent(other) for other in write.account.persons), Decimal(0))
-    if own + others > 100:
-        return f"relationship.percent_ownership {own}% plus the {others}% owned by the account's other persons is {own + others}%, more than 100%"
+    if own + others > write.settings.full_ownership:
+        return (f"relationship.percent_ownership {own} plus the {others} owned by the account's other persons is {own + others}, "
+                f"more than {write.settings.full_ownership} (100%)")
     return None
 
 
@@ -533,7 +558,7 @@ _RELATIONSHIP = frozenset({"relationship"})
 
 _RULES: tuple[_Rule, ...] = (
     _Rule("address_country_required", _ADDRESS_MEMBERS, _each_address(_country_missing)),
-    _Rule("identity_country_required", _ADDRESS_MEMBERS, _identity_country_missing),
+    _Rule("identity_country_required", frozenset(), _identity_country_missing),
     _Rule("address_characters_invalid", _ADDRESS_MEMBERS, _each_address(_address_characters)),
     _Rule("address_town_invalid", _ADDRESS_MEMBERS, _each_address(_town_outside_jp)),
     _Rule("postal_code_required_for_jp_address", _ADDRESS_MEMBERS, _each_address(_jp_postal_code_missing)),
@@ -557,7 +582,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("legal_guardian_representative_not_allowed", _RELATIONSHIP, _guardian_and_representative),
     _Rule("authorizer_relationship_invalid_for_representative", _RELATIONSHIP, _authorizer_and_representative, create_only=True),
     _Rule("additional_tos_only_allowed_for_legal_guardian", frozenset({"additional_terms_of_service", "relationship"}), _terms_without_guardian),
-    _Rule("person_percent_ownership_invalid", _RELATIONSHIP, _owner_with_zero_percent),
+    _Rule("person_percent_ownership_invalid", _RELATIONSHIP, _percent_out_of_range),
     _Rule("invalid_relationship_for_identity_type_structure_and_country", _RELATIONSHIP, _role_for_entity_type, create_only=True),
     _Rule("date_of_birth_age_restriction", frozenset({"relationship", "date_of_birth"}), _representative_too_young,
           members=lambda write: {"age_limit": str(write.settings.age_limit)}),

@@ -40,7 +40,8 @@ class ServerOptions:
 def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
     storage = Storage(options.database)
     service = options.service_class(storage, options.settings)
-    app: Any = create_app(service, KeyRegistry(options.keys), options.limits.body_timeout)
+    keys = KeyRegistry(options.keys, unknown_test_keys=options.settings.decisions["unknown_test_keys"])
+    app: Any = create_app(service, keys, options.limits.body_timeout)
     for wrap in options.middleware:
         app = wrap(app)
     # httptools: the faster parser, and the stricter one (a request with both Content-Length and

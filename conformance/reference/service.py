@@ -15,9 +15,10 @@ import string
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from conformance.reference import rules
@@ -25,6 +26,8 @@ from conformance.reference.auth import Caller
 from conformance.reference.errors import ApiError
 from conformance.reference.storage import Storage
 from conformance.spec import load_spec, operations
+from conformance.spec.decisions import ANY, defaults, stated
+from conformance.spec.sources import apply_decisions
 
 Result = tuple[int, dict[str, Any]]
 
@@ -44,13 +47,38 @@ SEEDED_ACCOUNTS = {
     "acct_reference_identity_locked": {"identity_locked": True},
 }
 LOCKED_PERSON_ID = "person_test_reference_locked"
+# The decisions the domain rules take (RuleSettings' fields of the same names).
+RULE_DECISIONS = ("update_nested_objects", "update_arrays", "percent_ownership_scale", "identity_country_rule",
+                  "metadata_alongside_person_token")
+
+
+def _spec_defaults() -> Mapping[str, Any]:
+    return MappingProxyType(defaults(load_spec()))
 
 
 @dataclass(frozen=True)
 class Settings:
-    token_lifetime: float = 600.0
-    age_limit: int = 13
+    """What the server decides where Stripe publishes nothing (the spec's decisions), and its rate limit."""
+
+    decisions: Mapping[str, Any] = field(default_factory=_spec_defaults)
     rate_limit: float | None = None  # requests per second per account; None: unlimited
+
+    @classmethod
+    def deciding(cls, rate_limit: float | None = None, **choices: Any) -> Settings:
+        """The spec's defaults but for `choices`; ValueError for an unknown decision or a value it does not allow."""
+        spec = load_spec()
+        if any(value == ANY for value in choices.values()):
+            raise ValueError("the reference server decides every decision: 'any' is for profiles")
+        stated(spec, choices)
+        return cls(MappingProxyType({**defaults(spec), **choices}), rate_limit)
+
+    @property
+    def token_lifetime(self) -> float:
+        return float(self.decisions["person_token_lifetime_seconds"])
+
+    @property
+    def age_limit(self) -> int:
+        return int(self.decisions["representative_age_limit"])
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -92,7 +120,7 @@ class Service:
         self.storage = storage
         self.settings = settings or Settings()
         self.clock = clock
-        spec = load_spec()
+        spec = self.spec = apply_decisions(load_spec(), self.settings.decisions)  # its own limits, page URLs...
         self._operations = operations(spec)
         self._expandable = tuple(spec["components"]["schemas"]["Token"].get("x-expandableFields", ()))
         # Token kinds Stripe accepts on POST /v1/tokens that this server does not create (card, bank_account...).
@@ -188,12 +216,15 @@ class Service:
         return account
 
     # -------------------------------------------------------------- idempotency
-    def idempotent(self, caller: Caller, key: str | None, request_fingerprint: str, run: Callable[[], Result]) -> Result:
-        """Run once per (API key, idempotency key); replay the stored answer, 409 when the request differs."""
+    def idempotent(self, caller: Caller, key: str | None, where: tuple[str, ...], body: Any, run: Callable[[], Result]) -> Result:
+        """Run once per (API key, idempotency key), or per (API key, path, idempotency key) as the server decides;
+        replay the stored answer, 409 when the request differs. `where` is the operation and its path's ids."""
         if key is None:
             with self.storage.transaction():
                 return self._answer(run)
-        scope = hashlib.sha256(caller.key.encode()).hexdigest()
+        request_fingerprint = fingerprint(*where, body)
+        scoped = (caller.key, *where) if self.settings.decisions["idempotency_key_scope"] == "key_and_path" else (caller.key,)
+        scope = hashlib.sha256(json.dumps(scoped).encode()).hexdigest()
         with self.storage.transaction() as db:
             stored = db.get_idempotent(scope, key)
             if stored is not None:
@@ -241,7 +272,7 @@ class Service:
             self.storage.put_person_token(token)
             return 200, self._token_view(token)
 
-        return self.idempotent(caller, idempotency_key, fingerprint("create_person_token", account_id, body), run)
+        return self.idempotent(caller, idempotency_key, ("create_person_token", account_id), body, run)
 
     def retrieve_person_token(self, caller: Caller, account_id: str, token_id: str) -> Result:
         self._v2_account(caller, "retrieve_person_token", account_id)
@@ -282,7 +313,8 @@ class Service:
         )
 
     def _rule_settings(self) -> rules.RuleSettings:
-        return rules.RuleSettings(today=datetime.fromtimestamp(self.clock(), UTC).date(), age_limit=self.settings.age_limit)
+        decided = {name: self.settings.decisions[name] for name in RULE_DECISIONS}
+        return rules.RuleSettings(today=datetime.fromtimestamp(self.clock(), UTC).date(), age_limit=self.settings.age_limit, **decided)
 
     def _members(self, caller: Caller, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """The person members a create/update writes: the body's, or the token's when it has one."""
@@ -290,7 +322,7 @@ class Service:
             if caller.platform == "token_mandated":
                 raise ApiError("person_token_required", "Your platform is in a country where persons must be provided with a person token.")
             return body
-        rules.check_person_token_alone(body)
+        rules.check_person_token_alone(body, self._rule_settings())
         members = dict(self._consume_person_token(account_id, body["person_token"]))
         if "metadata" in body:
             members["metadata"] = {**(members.get("metadata") or {}), **body["metadata"]}
@@ -312,7 +344,7 @@ class Service:
             self.storage.insert_person(person)
             return 200, person_view(person)
 
-        return self.idempotent(caller, idempotency_key, fingerprint("create_person", account_id, body), run)
+        return self.idempotent(caller, idempotency_key, ("create_person", account_id), body, run)
 
     def retrieve_person(self, caller: Caller, account_id: str, person_id: str) -> Result:
         self._v2_account(caller, "retrieve_person", account_id)
@@ -335,11 +367,11 @@ class Service:
                 if locked:
                     raise ApiError("immutable_identity_param", f"{', '.join(locked)} can no longer be changed: the account's identity is verified.")
             rules.check_person_write(members, account=self._facts(account, exclude=person_id), existing=existing, settings=self._rule_settings())
-            person = {**rules.merge_person(existing, lowercase_countries(members)), "updated": self._later_timestamp(existing["updated"])}
+            person = {**rules.merge_person(existing, lowercase_countries(members), self._rule_settings()), "updated": self._later_timestamp(existing["updated"])}
             self.storage.update_person(person)
             return 200, person_view(person)
 
-        return self.idempotent(caller, idempotency_key, fingerprint("update_person", account_id, person_id, body), run)
+        return self.idempotent(caller, idempotency_key, ("update_person", account_id, person_id), body, run)
 
     def _later_timestamp(self, previous: str) -> str:
         """Now, but strictly after `previous`: `updated` moves on every update, even within a millisecond."""
@@ -357,19 +389,23 @@ class Service:
             self.storage.delete_person(person_id)
             return 200, {"id": person_id, "object": "v2.core.account_person"}  # Stripe's v2.deleted_object
 
-        return self.idempotent(caller, idempotency_key, fingerprint("delete_person", account_id, person_id), run)
+        return self.idempotent(caller, idempotency_key, ("delete_person", account_id, person_id), None, run)
 
-    def list_persons(self, caller: Caller, account_id: str, limit: int, page: str | None) -> Result:
+    def list_persons(self, caller: Caller, account_id: str, limit: int | None, page: str | None, origin: str = "") -> Result:
+        """A page of persons in the server's list order; page URLs relative, or absolute on `origin`, as it decides."""
         self._v2_account(caller, "list_persons", account_id)
         cursor = _decode_page(page, account_id) if page else {}
-        limit = cursor.get("limit", limit)  # a page keeps the limit of the list it belongs to
+        # A page keeps the limit of the list it belongs to.
+        limit = cursor.get("limit", limit if limit is not None else int(self.settings.decisions["list_limit_default"]))
+        newest_first = self.settings.decisions["list_order"] == "newest_first"
         with self.storage.transaction() as db:
-            rows = db.page_of_persons(account_id, limit=limit, after_seq=cursor.get("after"), before_seq=cursor.get("before"))
-            base = f"/v2/core/accounts/{account_id}/persons"
+            rows = db.page_of_persons(account_id, limit=limit, after_seq=cursor.get("after"), before_seq=cursor.get("before"),
+                                      newest_first=newest_first)
+            base = ("" if self.settings.decisions["page_urls"] == "relative" else origin) + f"/v2/core/accounts/{account_id}/persons"
             next_url = previous_url = None
-            if rows and db.has_persons_beyond(account_id, rows[-1][0], newer=False):
+            if rows and db.has_persons_beyond(account_id, rows[-1][0], newer=not newest_first):
                 next_url = f"{base}?page={_encode_page(account_id, limit, after=rows[-1][0])}"
-            if rows and db.has_persons_beyond(account_id, rows[0][0], newer=True):
+            if rows and db.has_persons_beyond(account_id, rows[0][0], newer=newest_first):
                 previous_url = f"{base}?page={_encode_page(account_id, limit, before=rows[0][0])}"
         return 200, {"data": [person_view(person) for _, person in rows], "next_page_url": next_url, "previous_page_url": previous_url}
 
@@ -394,7 +430,7 @@ class Service:
             self.storage.put_v1_token({**token, "data": body[kind]})
             return 200, token
 
-        return self.idempotent(caller, idempotency_key, fingerprint("create_token", body), run)
+        return self.idempotent(caller, idempotency_key, ("create_token",), body, run)
 
     def retrieve_token(self, caller: Caller, token_id: str, expand: list[str]) -> Result:
         self._check_expansions(expand)

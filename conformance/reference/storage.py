@@ -103,18 +103,21 @@ class Storage:
     def delete_person(self, person_id: str) -> None:
         self._db.execute("DELETE FROM persons WHERE id = ?", (person_id,))
 
-    def page_of_persons(self, account_id: str, *, limit: int, after_seq: int | None, before_seq: int | None) -> list[tuple[int, dict[str, Any]]]:
-        """Persons newest first (by insertion sequence), strictly after or before a sequence number."""
-        if before_seq is not None:
-            rows = self._db.execute(
-                "SELECT seq, data FROM persons WHERE account_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?", (account_id, before_seq, limit)
-            ).fetchall()[::-1]
-        else:
-            bound = after_seq if after_seq is not None else 2**62
-            rows = self._db.execute(
-                "SELECT seq, data FROM persons WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", (account_id, bound, limit)
-            ).fetchall()
-        return [(seq, json.loads(data)) for seq, data in rows]
+    def page_of_persons(self, account_id: str, *, limit: int, after_seq: int | None, before_seq: int | None,
+                        newest_first: bool = True) -> list[tuple[int, dict[str, Any]]]:
+        """Persons in list order (newest or oldest first, by insertion sequence), strictly after or before a
+        sequence number in that order."""
+        forward, backward = ("<", "DESC"), (">", "ASC")
+        if not newest_first:
+            forward, backward = backward, forward
+        (compare, order), bound, flip = (backward, before_seq, True) if before_seq is not None else (forward, after_seq, False)
+        if bound is None:
+            bound = 2**62 if compare == "<" else -1
+        rows = self._db.execute(
+            f"SELECT seq, data FROM persons WHERE account_id = ? AND seq {compare} ? ORDER BY seq {order} LIMIT ?",  # noqa: S608
+            (account_id, bound, limit),
+        ).fetchall()
+        return [(seq, json.loads(data)) for seq, data in (rows[::-1] if flip else rows)]
 
     def has_persons_beyond(self, account_id: str, seq: int, *, newer: bool) -> bool:
         op = ">" if newer else "<"

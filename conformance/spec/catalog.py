@@ -119,8 +119,3 @@ def documented_codes(spec: dict[str, Any]) -> set[str]:
 def api_version(spec: dict[str, Any]) -> str:
     """The Stripe API version the spec describes, and the `Stripe-Version` sent by default (`info.version`)."""
     return str(spec["info"]["version"])
-
-
-def defaults(spec: dict[str, Any]) -> dict[str, Any]:
-    """The decisions taken where Stripe publishes nothing (`info.x-conformance-defaults`)."""
-    return dict(spec["info"].get("x-conformance-defaults", {}))

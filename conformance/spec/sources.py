@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.spec.catalog import defaults
+from conformance.spec.decisions import ANY, defaults
 
 # Schema keywords Stripe's description does not use for these operations.
 SCHEMA_KEYWORDS = (
@@ -36,7 +36,6 @@ SCHEMA_KEYWORDS = (
 )
 FORBIDDEN = "forbidden"  # members declared `false`: they must never appear
 REQUIRED = "required"  # on a header parameter or a response header
-ANY = "any"  # a decision value that states no choice: decision-backed constraints are dropped
 # Keys whose value maps names to entries (member names are not keywords).
 _CONTAINERS = frozenset(
     {
