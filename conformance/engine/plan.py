@@ -53,6 +53,10 @@ class Environment:
         return operations(self.spec)
 
     @functools.cached_property
+    def documented_codes(self) -> frozenset[str]:
+        return frozenset(code for operation in self.operations.values() for code in operation.errors)
+
+    @functools.cached_property
     def validator(self) -> ResponseValidator:
         return ResponseValidator(self.spec)
 
@@ -188,11 +192,13 @@ def _semantic(semantic: SemanticCheck) -> UnitBody:
     return body
 
 
-def _code(operation_id: str, code: str) -> Callable[[Environment, Workbench], CheckResult]:
-    def body(environment: Environment, bench: Workbench) -> CheckResult:
-        definition = environment.config.triggers.get(code)
+def _code(operation_id: str, code: str) -> UnitBody:
+    def body(environment: Environment, bench: Workbench) -> list[CheckResult]:
+        triggers = environment.config.triggers
+        definition = triggers.get(f"{operation_id}/{code}") or triggers.get(code)
         override = profile_trigger(definition) if definition else None
-        return [run_code_scenario(bench, environment.validator, environment.operations[operation_id], code, override)]
+        operation = environment.operations[operation_id]
+        return [run_code_scenario(bench, environment.validator, operation, code, override, environment.documented_codes)]
 
     return body
 

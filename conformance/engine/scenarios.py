@@ -1,11 +1,20 @@
-"""One scenario per documented error code of each operation, read from the spec's catalog."""
+"""One scenario per documented error code of each operation, read from the spec's catalog.
+
+A code whose rule Stripe does not publish has a ladder of candidate triggers: the scenario passes on
+the first candidate that draws the code as documented, and names it; it fails only when none does,
+showing each candidate's answer. A setup step that the target refuses with a documented code (its own
+rule, such as a person refused on an account without a country) leaves the scenario not exercised.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
+from typing import Any
 
+from conformance.engine.client import Exchange
 from conformance.engine.results import Category, CheckResult, Status
-from conformance.engine.triggers import TRIGGERS, NotExercised, SetupFailed, Trigger, Workbench, send
+from conformance.engine.triggers import TRIGGERS, Candidate, NotExercised, SetupFailed, Trigger, Workbench, send
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation
 
@@ -14,35 +23,89 @@ def check_id(operation: Operation, code: str) -> str:
     return f"error-code/{operation.operation_id}/{code}"
 
 
-def run_code_scenario(bench: Workbench, validator: ResponseValidator, operation: Operation, code: str, override: Trigger | None = None) -> CheckResult:
+def candidates(code: str, override: Trigger | None = None) -> tuple[Candidate, ...]:
+    """The ways the suite tries to provoke `code`: the profile's pinned trigger, else the suite's own."""
+    if override is not None:
+        return (Candidate("the profile's trigger", override),)
+    trigger = TRIGGERS.get(code)
+    if trigger is None:
+        return ()
+    return trigger if isinstance(trigger, tuple) else (Candidate("the suite's trigger", trigger),)
+
+
+def run_code_scenario(
+    bench: Workbench,
+    validator: ResponseValidator,
+    operation: Operation,
+    code: str,
+    override: Trigger | None = None,
+    documented_codes: Collection[str] = (),
+) -> CheckResult:
     documented = operation.errors[code]
     result = CheckResult(
-        check_id=check_id(operation, code), category=Category.ERROR_CODES, title=f"{operation.operation_id} answers {code}",
-        status=Status.PASSED, operation_id=operation.operation_id, code=code,
+        check_id=check_id(operation, code),
+        category=Category.ERROR_CODES,
+        title=f"{operation.operation_id} answers {code}",
+        status=Status.PASSED,
+        operation_id=operation.operation_id,
+        code=code,
         expectation=f"HTTP {documented.status} with error.code {code!r} and members {', '.join(documented.members)}"
         + "".join(f", {name} = {value!r}" for name, value in documented.constants.items()),
-        spec_location=f"paths.{operation.path}.{operation.method}.responses.{documented.status} -> #/components/schemas/{documented.schema_name}",
+        spec_location=f"paths.{operation.path}.{operation.method}.responses.{documented.status} -> "
+        f"#/components/schemas/{documented.schema_name}",
     )
     started, first = time.monotonic(), len(bench.client.exchanges)
-    try:
-        trigger = override or TRIGGERS.get(code)
-        if trigger is None:
-            raise NotExercised(f"the suite has no trigger for {code}")
-        exchange = send(bench, trigger(bench, operation), operation.operation_id)
-    except NotExercised as exc:
-        result.status, result.detail = Status.NOT_EXERCISED, str(exc)
-    except SetupFailed as exc:
-        result.status, result.detail = Status.ERROR, str(exc)
+    ladder = candidates(code, override)
+    answers: list[str] = []  # a candidate's wrong answer
+    unexercised: list[str] = []  # why a candidate could not be tried
+    errors: list[str] = []  # a setup that failed without a documented code
+    drawn = None
+    for candidate in ladder:
+        if (contradiction := candidate.contradicted(bench.decisions)) is not None:
+            unexercised.append(contradiction)
+            continue
+        try:
+            exchange = send(bench, candidate.trigger(bench, operation), operation.operation_id)
+        except NotExercised as exc:
+            unexercised.append(f"{candidate.name}: {exc}")
+            continue
+        except SetupFailed as exc:
+            refused = exc.exchange.error_code
+            if refused in documented_codes:
+                unexercised.append(
+                    f"{candidate.name}: the target refused the setup with its own rule ({exc}); pin a trigger for "
+                    f"{operation.operation_id}/{code} in the profile's triggers to exercise it"
+                )
+            else:
+                errors.append(f"{candidate.name}: {exc}")
+            continue
+        problems = _problems(exchange, documented.status, code, documented.members, documented.constants)
+        problems += validator.problems(exchange)
+        if not problems:
+            drawn = candidate
+            break
+        if (ruled_out := candidate.rules_out(exchange)) is not None:
+            unexercised.append(f"{candidate.name}: {ruled_out}")
+        elif exchange.status is None:
+            errors.append(f"{candidate.name}: {'; '.join(problems)}")
+        else:
+            answers.append(f"{candidate.name}: {'; '.join(problems)}")
+    if not ladder:
+        result.status, result.detail = Status.NOT_EXERCISED, f"the suite has no trigger for {code}"
+    elif drawn is not None:
+        result.detail = f"drawn by {drawn.name}" if len(ladder) > 1 else ""
+    elif answers:
+        result.status, result.detail = Status.FAILED, " | ".join(answers + unexercised + errors)
+    elif errors:
+        result.status, result.detail = Status.ERROR, " | ".join(errors + unexercised)
     else:
-        problems = _problems(exchange, documented.status, code, documented.members, documented.constants) + validator.problems(exchange)
-        if problems:
-            result.status, result.detail = (Status.ERROR if exchange.status is None else Status.FAILED), "; ".join(problems)
+        result.status, result.detail = Status.NOT_EXERCISED, " | ".join(unexercised)
     result.exchanges = [exchange.to_dict() for exchange in bench.client.exchanges[first:]]
     result.duration = time.monotonic() - started
     return result
 
 
-def _problems(exchange, status: int, code: str, members: tuple[str, ...], constants: dict) -> list[str]:
+def _problems(exchange: Exchange, status: int, code: str, members: tuple[str, ...], constants: dict[str, Any]) -> list[str]:
     if exchange.status is None:
         return [f"no response: {exchange.error}"]
     problems = []
@@ -55,5 +118,9 @@ def _problems(exchange, status: int, code: str, members: tuple[str, ...], consta
         missing = [name for name in members if name not in error]
         if missing:
             problems.append(f"error lacks {', '.join(missing)}")
-        problems += [f"error.{name} is {error.get(name)!r}, expected {value!r}" for name, value in constants.items() if error.get(name) != value]
+        problems += [
+            f"error.{name} is {error.get(name)!r}, expected {value!r}"
+            for name, value in constants.items()
+            if error.get(name) != value
+        ]
     return problems

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from conformance.engine.client import ApiClient, Exchange
@@ -52,6 +52,9 @@ class SetupFailed(Exception):
         self.exchange = exchange
 
 
+Trigger = Callable[["Workbench", Operation], "Probe"]
+
+
 @dataclass(frozen=True)
 class Probe:
     """The request expected to answer a code."""
@@ -64,6 +67,24 @@ class Probe:
     idempotency_key: str | None = None
     # Some codes need the same request twice (token reuse, idempotency conflict): sent first, its answer not judged.
     before: tuple[Probe, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to provoke a code whose rule Stripe does not publish; a scenario tries its candidates in turn."""
+
+    name: str
+    trigger: Trigger
+    # Decisions under which the candidate can work: skipped when the target states another alternative.
+    when: Mapping[str, Any] = field(default_factory=dict)
+    # An answer that shows the target took an alternative where the code cannot occur: the reason, else None.
+    rules_out: Callable[[Exchange], str | None] = lambda exchange: None
+
+    def contradicted(self, decisions: Mapping[str, Any]) -> str | None:
+        for name, value in self.when.items():
+            if decisions.get(name, "any") not in ("any", value):
+                return f"{self.name}: needs {name} = {value}, the target states {decisions[name]}"
+        return None
 
 
 @dataclass
@@ -189,7 +210,6 @@ def person_write(
     return Probe("POST", path_of(operation, account_id, person_id), json_body=body)
 
 
-Trigger = Callable[[Workbench, Operation], Probe]
 TERMS = {"account": {"date": "2026-01-01T00:00:00Z", "ip": "127.0.0.1", "user_agent": "conformance"}}
 
 
@@ -264,16 +284,29 @@ def _token_of_other_account(bench: Workbench, operation: Operation) -> Probe:
 
 
 def _expired_token(bench: Workbench, operation: Operation) -> Probe:
-    lifetime = float(bench.fixture("token_lifetime_seconds"))
-    if lifetime > float(bench.fixtures.get("max_wait_seconds", 5)):
-        raise NotExercised(
-            f"the target's person tokens live {lifetime:g} s, longer than the "
-            f"{bench.fixtures.get('max_wait_seconds', 5)} s this scenario may wait"
-        )
+    """A token used after its lifetime: the stated one, or the one its created/expires_at show."""
     account_id = bench.account()
-    token = bench.person_token(account_id)
+    exchange = bench.client.request(
+        "POST", path("/v2/core/accounts/{}/person_tokens", account_id), json_body={"given_name": "Token"},
+        operation_id="create_person_token",
+    )
+    token = bench._ok("create person token", exchange)
+    stated = bench.decisions.get("person_token_lifetime_seconds", "any")
+    lifetime = float(stated) if isinstance(stated, (int, float)) else _lifetime(token)
+    wait = float(bench.fixtures.get("max_wait_seconds", 5))
+    if lifetime is None or lifetime > wait:
+        shown = "cannot be read from its created and expires_at" if lifetime is None else f"is {lifetime:g} s"
+        raise NotExercised(f"the target's person token lifetime {shown}, longer than the {wait:g} s this scenario may wait")
     time.sleep(lifetime + 0.2)
-    return person_write(bench, operation, {"person_token": token}, account_id=account_id)
+    return person_write(bench, operation, {"person_token": token["id"]}, account_id=account_id)
+
+
+def _lifetime(token: dict[str, Any]) -> float | None:
+    try:
+        created, expires = (datetime.fromisoformat(str(token[name]).replace("Z", "+00:00")) for name in ("created", "expires_at"))
+    except (KeyError, ValueError):
+        return None
+    return (expires - created).total_seconds()
 
 
 def _alongside_token(bench: Workbench, operation: Operation) -> Probe:
@@ -310,6 +343,7 @@ def _missing_object(bench: Workbench, operation: Operation) -> Probe:
 
 
 def _conflicting_replay(bench: Workbench, operation: Operation) -> Probe:
+    """The same key with another body (a DELETE has none: the same key on another person)."""
     key = "conformance-" + secrets.token_hex(12)
     account_id = bench.account()
     if operation.operation_id == "delete_person":
@@ -332,20 +366,29 @@ def _publishable_key_required(bench: Workbench, operation: Operation) -> Probe:
 
 
 def _young_representative(bench: Workbench, operation: Operation) -> Probe:
-    year = date.today().year - 5
+    """A representative born yesterday: younger than any age limit a target may take."""
+    born = date.fromordinal(date.today().toordinal() - 1)
     return person_write(
         bench,
         operation,
-        {"relationship": {"representative": True}, "date_of_birth": {"day": 1, "month": 1, "year": year}},
+        {"relationship": {"representative": True}, "date_of_birth": {"day": born.day, "month": born.month, "year": born.year}},
     )
 
 
-def _over_owned(bench: Workbench, operation: Operation) -> Probe:
-    account_id = bench.account()
-    bench.person(account_id, {"given_name": "Owner", "relationship": {"owner": True, "percent_ownership": "60"}})
-    return person_write(
-        bench, operation, {"relationship": {"owner": True, "percent_ownership": "60"}}, account_id=account_id
-    )
+def _over_owned(share: str) -> Trigger:
+    def trigger(bench: Workbench, operation: Operation) -> Probe:
+        account_id = bench.account()
+        bench.person(account_id, {"given_name": "Owner", "relationship": {"owner": True, "percent_ownership": share}})
+        relationship = {"owner": True, "percent_ownership": share}
+        return person_write(bench, operation, {"relationship": relationship}, account_id=account_id)
+
+    return trigger
+
+
+def _key_scope_rules_out(exchange: Exchange) -> str | None:
+    if exchange.status == 200:
+        return "the target scopes idempotency keys by path (the same key on another path was a new request), so a DELETE has no other request to conflict with"
+    return None
 
 
 def _country_mismatch_on_individual(bench: Workbench, operation: Operation) -> Probe:
@@ -356,7 +399,7 @@ def _country_mismatch_on_individual(bench: Workbench, operation: Operation) -> P
     return Probe("POST", path_of(operation, account_id, person_id), json_body={"address": {"country": "CA"}})
 
 
-TRIGGERS: dict[str, Trigger] = {
+TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
     # platform and account configuration
     "platform_registration_required": _with_key("platform_unregistered_key"),
     "non_connect_platform_accounts_v2_access_blocked": _with_key("platform_non_connect_key"),
@@ -369,23 +412,36 @@ TRIGGERS: dict[str, Trigger] = {
     "immutable_identity_param": _immutable_identity,
     "token_must_be_created_with_publishable_key": _publishable_key_required,
     "not_found": _missing_object,
-    "idempotency_error": _conflicting_replay,
+    "idempotency_error": (
+        Candidate("the same key with another body, or on another person for a DELETE", _conflicting_replay,
+                  rules_out=_key_scope_rules_out),
+    ),
     # addresses
     "address_country_required": _address_without_country,
     "identity_country_required": _on_entity(
         "company", {"address": {"country": "US", "city": "Brothers"}}, country=None
     ),
-    "address_characters_invalid": body_trigger(
-        {"address": {"country": "US", "line1": "27 Fredrick Ave <script>{}</script>"}}
+    "address_characters_invalid": (
+        Candidate("markup characters", body_trigger({"address": {"country": "US", "line1": "27 Fredrick <b>{}</b>"}})),
+        Candidate("control characters", body_trigger({"address": {"country": "US", "line1": "27 Fredrick\x07\x1b Ave"}})),
+        Candidate("an astral-plane character", body_trigger({"address": {"country": "US", "line1": "27 Fredrick \U0001f3e0"}})),
     ),
     "address_town_invalid": body_trigger({"address": {"country": "US", "town": "Shibuya"}}),
     "postal_code_required_for_jp_address": body_trigger(
         {"address": {"country": "JP", "city": "Tokyo", "line1": "1-1 Chiyoda"}}
     ),
     "address_postal_code_invalid": body_trigger({"address": {"country": "US", "postal_code": "1234"}}),
-    "unsupported_postal_code": body_trigger({"address": {"country": "US", "postal_code": "09001"}}),
+    "unsupported_postal_code": (
+        Candidate("a US military (APO) postal code", body_trigger({"address": {"country": "US", "postal_code": "09001"}})),
+        Candidate("a US Pacific military postal code", body_trigger({"address": {"country": "US", "postal_code": "96201"}})),
+        Candidate("a Canadian postal code in a US address", body_trigger({"address": {"country": "US", "postal_code": "K1A0B1"}})),
+    ),
     "address_state_invalid": body_trigger({"address": {"country": "US", "state": "ZZ"}}),
-    "unsupported_state": body_trigger({"address": {"country": "US", "state": "AE"}}),
+    "unsupported_state": (
+        Candidate("the armed forces state AE", body_trigger({"address": {"country": "US", "state": "AE"}})),
+        Candidate("the armed forces state AP", body_trigger({"address": {"country": "US", "state": "AP"}})),
+        Candidate("a territory, PR", body_trigger({"address": {"country": "US", "state": "PR"}})),
+    ),
     "non_jp_kana_kanji_address": body_trigger(
         {"address": {"country": "US"}, "script_addresses": {"kana": {"country": "US", "city": "ブラザーズ"}}}
     ),
@@ -396,7 +452,11 @@ TRIGGERS: dict[str, Trigger] = {
     # person members
     "script_characters_invalid": body_trigger({"script_names": {"kana": {"given_name": "Jenny"}}}),
     "email_invalid": body_trigger({"email": "jenny.rosen.example.com"}),
-    "email_domain_invalid_for_recipient": body_trigger({"email": "jenny.rosen@example.test"}),
+    "email_domain_invalid_for_recipient": (
+        Candidate("a reserved test domain", body_trigger({"email": "jenny.rosen@example.test"})),
+        Candidate("a reserved invalid domain", body_trigger({"email": "jenny.rosen@example.invalid"})),
+        Candidate("a domain without a dot", body_trigger({"email": "jenny.rosen@localhost"})),
+    ),
     "phone_invalid": body_trigger({"phone": "12"}),
     "date_of_birth_invalid": body_trigger({"date_of_birth": {"day": 30, "month": 2, "year": 1990}}),
     "id_number_invalid": body_trigger({"id_numbers": [{"type": "us_ssn", "value": "12"}]}),
@@ -423,8 +483,10 @@ TRIGGERS: dict[str, Trigger] = {
     ),
     "additional_tos_only_allowed_for_legal_guardian": body_trigger({"additional_terms_of_service": TERMS}),
     "person_percent_ownership_invalid": body_trigger({"relationship": {"owner": True, "percent_ownership": "0"}}),
-    "invalid_relationship_for_identity_type_structure_and_country": _on_entity(
-        "non_profit", {"relationship": {"owner": True, "percent_ownership": "10"}}
+    "invalid_relationship_for_identity_type_structure_and_country": (
+        Candidate("an owner on a non_profit account", _on_entity("non_profit", {"relationship": {"owner": True}})),
+        Candidate("a director on an individual account", _on_entity("individual", {"relationship": {"director": True}})),
+        Candidate("an owner on a government_entity account", _on_entity("government_entity", {"relationship": {"owner": True}})),
     ),
     "date_of_birth_age_restriction": _young_representative,
     "individual_additional_person_not_allowed": _on_entity(
@@ -436,7 +498,10 @@ TRIGGERS: dict[str, Trigger] = {
     ),
     "legal_guardian_requires_existing_representative": body_trigger({"relationship": {"legal_guardian": True}}),
     "authorizer_duplicate": _second({"authorizer": True}),
-    "total_person_ownership_exceeded": _over_owned,
+    "total_person_ownership_exceeded": (
+        Candidate("two owners of 60% each", _over_owned("60"), when={"percent_ownership_scale": "percent"}),
+        Candidate("two owners of 0.6 each", _over_owned("0.6"), when={"percent_ownership_scale": "fraction"}),
+    ),
     "duplicate_person_not_allowed": _duplicate,
     # person tokens
     "param_alongside_person_token": _alongside_token,
