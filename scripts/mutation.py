@@ -30,12 +30,11 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from mutants import CONTROL, MUTANTS, Mutant  # noqa: E402
+from mutants import CONTROL, MUTANTS, Mutant, reference_target  # noqa: E402
 
 from conformance.engine.config import resolve_config  # noqa: E402
 from conformance.engine.plan import Environment, plan  # noqa: E402
 from conformance.engine.results import Category, Status  # noqa: E402
-from conformance.engine.triggers import REFERENCE_FIXTURES  # noqa: E402
 from conformance.reference.server import RunningServer, ServerOptions  # noqa: E402
 from conformance.spec import load_spec  # noqa: E402
 from conformance.spec.catalog import api_version  # noqa: E402
@@ -58,16 +57,16 @@ def run_suite(mutant: Mutant, budget: float, max_examples: int, stop_at_first: b
     outcome = Outcome()
     with RunningServer(ServerOptions(**mutant.options)) as server, tempfile.TemporaryDirectory() as reports:
         config = resolve_config({"base_url": server.url, "api_key": KEY, "max_examples": max_examples, "report_dir": reports}, environ={})
-        config.fixtures = {**config.fixtures, **REFERENCE_FIXTURES, "token_lifetime_seconds": 600, "max_wait_seconds": 0, **mutant.fixtures}
+        reference_target(config, mutant.fixtures)
         environment = Environment(config, server.url)
         started = time.monotonic()
         for unit in sorted(plan(config, environment.spec), key=lambda unit: ORDER[unit.category]):
             if time.monotonic() - started > budget:
                 break
-            result, client = unit.run(environment)
+            results, client = unit.run(environment)
             outcome.requests += len(client.exchanges)
-            if result.status in (Status.FAILED, Status.ERROR):
-                outcome.caught_by.append(result.check_id)
+            if any(result.status in (Status.FAILED, Status.ERROR) for result in results):
+                outcome.caught_by.append(unit.check_id)
                 outcome.first_failure = outcome.first_failure or time.monotonic() - started
                 if stop_at_first:
                     break

@@ -41,7 +41,7 @@ def reference_server():
     from conformance.reference.server import RunningServer, ServerOptions
     from conformance.reference.service import Settings
 
-    with RunningServer(ServerOptions(settings=Settings(token_lifetime=TOKEN_LIFETIME))) as server:
+    with RunningServer(ServerOptions(settings=Settings.deciding(person_token_lifetime_seconds=TOKEN_LIFETIME))) as server:
         yield server
 
 

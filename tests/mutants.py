@@ -30,7 +30,9 @@ from typing import Any
 import conformance.reference.service as service_module
 from conformance.reference import rules
 from conformance.reference.auth import DEFAULT_KEYS
-from conformance.reference.service import Service, Settings, _decode_page, _encode_page, fingerprint, person_view
+from conformance.spec import load_spec
+from conformance.spec.catalog import api_version
+from conformance.reference.service import Service, Settings, _decode_page, _encode_page, person_view
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,8 +52,22 @@ class Mutant:
     description: str
     expected_checks: tuple[str, ...]
     options: dict[str, Any]  # keyword arguments of ServerOptions
-    # Overrides of the engine's target fixtures for this mutant (e.g. a short token lifetime).
+    # Overrides of the engine's target fixtures and stated decisions for this mutant (e.g. a short token lifetime).
     fixtures: dict[str, Any] = field(default_factory=dict)
+
+
+def reference_target(config: Any, overrides: dict[str, Any] | None = None) -> Any:
+    """`config` (for a server started by a test) with the reference server's fixtures, and its default decisions
+    stated, so that a fault against them is caught; token_expired is not waited for unless `overrides` say so."""
+    from conformance.engine.triggers import REFERENCE_FIXTURES
+    from conformance.spec.decisions import decisions, defaults
+
+    declared = decisions(load_spec())
+    overrides = overrides or {}
+    config.fixtures = {**REFERENCE_FIXTURES, "max_wait_seconds": 0}
+    config.fixtures.update({name: value for name, value in overrides.items() if name not in declared})
+    config.decisions = {**defaults(load_spec()), **{name: value for name, value in overrides.items() if name in declared}}
+    return config
 
 
 # ------------------------------------------------------------------------- the JSON-rewriting middleware
@@ -127,6 +143,82 @@ def rewrite_request(change: Callable[[Headers], Headers]) -> Callable[[AsgiApp],
             await app(scope, receive, send)
         return wrapped
     return wrap
+
+
+def answer_request(decide: Callable[[str, str, bytes], tuple[int, bytes] | bytes | None]) -> Callable[[AsgiApp], AsgiApp]:
+    """Middleware reading the whole request body first: `decide(method, path, body)` answers instead of the app
+    (a status and a JSON body), gives the body the app sees instead, or None to pass the request on."""
+    def wrap(app: AsgiApp) -> AsgiApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            chunks, more = [], True
+            while more:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            raw = b"".join(chunks)
+            decided = decide(scope["method"], scope["path"], raw)
+            if isinstance(decided, tuple):
+                status, body = decided
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            sent = raw if decided is None else decided
+            headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"content-length"]
+            scope = {**scope, "headers": [*headers, (b"content-length", str(len(sent)).encode())]}
+            delivered = False
+
+            async def replay() -> Message:
+                nonlocal delivered
+                if delivered:
+                    return await receive()
+                delivered = True
+                return {"type": "http.request", "body": sent, "more_body": False}
+
+            await app(scope, replay, send)
+        return wrapped
+    return wrap
+
+
+API_VERSION = api_version(load_spec())
+
+
+def _error_body(code: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": "mutant", "type": "invalid_request_error"}}).encode()
+
+
+def _minimal_create_refused(method: str, path: str, body: bytes) -> tuple[int, bytes] | None:
+    if method == "POST" and path.endswith("/persons") and body.strip() in (b"", b"{}"):
+        return 400, _error_body("parameter_missing")
+    return None
+
+
+def _malformed_json_as_500(method: str, path: str, body: bytes) -> tuple[int, bytes] | None:
+    try:
+        json.loads(body or b"{}")
+    except ValueError:
+        return 500, _error_body("api_error")
+    return None
+
+
+def _unknown_enum_stored(method: str, path: str, body: bytes) -> bytes | None:
+    """An enum value the spec does not allow is taken (stored as the first allowed one)."""
+    if b'"political_exposure": "sometimes"' in body:
+        return body.replace(b'"political_exposure": "sometimes"', b'"political_exposure": "existing"')
+    return None
+
+
+def _publishable_as_secret(headers: Headers) -> Headers:
+    return [(name, b"Bearer sk_test_reference_secret" if value.startswith(b"Bearer pk_") else value) for name, value in headers]
+
+
+def _default_stripe_version(headers: Headers) -> Headers:
+    if any(name.lower() == b"stripe-version" for name, _ in headers):
+        return headers
+    return [*headers, (b"stripe-version", API_VERSION.encode())]
 
 
 # Body rewrites: each takes the parsed body and returns it (rewritten in place; it is a copy).
@@ -424,7 +516,24 @@ class DeleteKeepsThePerson(Service):
             self._person(account_id, person_id)  # 404 when missing, but nothing is deleted
             return 200, {"id": person_id, "object": PERSON}
 
-        return self.idempotent(caller, idempotency_key, fingerprint("delete_person", account_id, person_id), run)
+        return self.idempotent(caller, idempotency_key, ("delete_person", account_id, person_id), None, run)
+
+
+class DeletedStillListed(Service):
+    """Delete answers as documented and retrieve says 404, but lists keep showing the deleted person."""
+
+    def delete_person(self, caller: Any, account_id: str, person_id: str, idempotency_key: str | None) -> Any:
+        person = self.storage.get_person(account_id, person_id)
+        status, answer = super().delete_person(caller, account_id, person_id, idempotency_key)
+        if status == 200 and person is not None:
+            self.__dict__.setdefault("ghosts", {}).setdefault(account_id, []).append(person_view(person))
+        return status, answer
+
+    def list_persons(self, caller: Any, account_id: str, limit: int | None, page: str | None, origin: str = "") -> Any:
+        status, answer = super().list_persons(caller, account_id, limit, page, origin)
+        if status == 200 and not page:
+            answer["data"] = [*answer["data"], *self.__dict__.get("ghosts", {}).get(account_id, [])]
+        return status, answer
 
 
 class DeleteMissingAnswers200(Service):
@@ -436,9 +545,9 @@ class DeleteMissingAnswers200(Service):
 class _Pages(Service):
     """Pagination variants: the rows of a page as the reference's list_persons reads them."""
 
-    def _page(self, account_id: str, limit: int, page: str | None) -> tuple[int, list[tuple[int, dict[str, Any]]]]:
+    def _page(self, account_id: str, limit: int | None, page: str | None) -> tuple[int, list[tuple[int, dict[str, Any]]]]:
         cursor = _decode_page(page, account_id) if page else {}
-        limit = cursor.get("limit", limit)
+        limit = cursor.get("limit", limit or int(self.settings.decisions["list_limit_default"]))
         with self.storage.transaction() as db:
             return limit, db.page_of_persons(account_id, limit=limit, after_seq=cursor.get("after"), before_seq=cursor.get("before"))
 
@@ -448,8 +557,8 @@ class _Pages(Service):
 
 
 class ListDuplicatesAnItem(_Pages):
-    def list_persons(self, caller: Any, account_id: str, limit: int, page: str | None) -> Any:
-        status, answer = super().list_persons(caller, account_id, limit, page)
+    def list_persons(self, caller: Any, account_id: str, limit: int | None, page: str | None, origin: str = "") -> Any:
+        status, answer = super().list_persons(caller, account_id, limit, page, origin)
         limit, rows = self._page(account_id, limit, page)
         if answer.get("next_page_url") and len(rows) > 1:
             answer["next_page_url"] = self._url(account_id, limit, after=rows[-2][0])  # the next page starts with this page's last item
@@ -457,8 +566,8 @@ class ListDuplicatesAnItem(_Pages):
 
 
 class ListSkipsAnItem(_Pages):
-    def list_persons(self, caller: Any, account_id: str, limit: int, page: str | None) -> Any:
-        status, answer = super().list_persons(caller, account_id, limit, page)
+    def list_persons(self, caller: Any, account_id: str, limit: int | None, page: str | None, origin: str = "") -> Any:
+        status, answer = super().list_persons(caller, account_id, limit, page, origin)
         limit, rows = self._page(account_id, limit, page)
         if answer.get("next_page_url") and rows:
             following = self.storage.page_of_persons(account_id, limit=1, after_seq=rows[-1][0], before_seq=None)
@@ -468,8 +577,8 @@ class ListSkipsAnItem(_Pages):
 
 
 class NextPageUrlNeverNull(_Pages):
-    def list_persons(self, caller: Any, account_id: str, limit: int, page: str | None) -> Any:
-        status, answer = super().list_persons(caller, account_id, limit, page)
+    def list_persons(self, caller: Any, account_id: str, limit: int | None, page: str | None, origin: str = "") -> Any:
+        status, answer = super().list_persons(caller, account_id, limit, page, origin)
         if status == 200 and answer.get("next_page_url") is None:
             limit, rows = self._page(account_id, limit, page)
             cursor = _decode_page(page, account_id) if page else {}
@@ -479,10 +588,10 @@ class NextPageUrlNeverNull(_Pages):
 
 
 class ListOldestFirst(_Pages):
-    def list_persons(self, caller: Any, account_id: str, limit: int, page: str | None) -> Any:
+    def list_persons(self, caller: Any, account_id: str, limit: int | None, page: str | None, origin: str = "") -> Any:
         self._v2_account(caller, "list_persons", account_id)
         cursor = _decode_page(page, account_id) if page else {}
-        limit = cursor.get("limit", limit)
+        limit = cursor.get("limit", limit or 10)
         with self.storage.transaction() as db:
             rows = db.page_of_persons(account_id, limit=limit, after_seq=None, before_seq=cursor.get("before", 0))[::-1]
             more = bool(rows) and db.has_persons_beyond(account_id, rows[-1][0], newer=True)
@@ -491,17 +600,18 @@ class ListOldestFirst(_Pages):
 
 
 class ReplayCreatesAgain(Service):
-    def idempotent(self, caller: Any, key: str | None, request_fingerprint: str, run: Callable[[], Any]) -> Any:
-        return super().idempotent(caller, None, request_fingerprint, run)
+    def idempotent(self, caller: Any, key: str | None, where: tuple[str, ...], body: Any, run: Callable[[], Any]) -> Any:
+        return super().idempotent(caller, None, where, body, run)
 
 
 class ConflictingReplayAccepted(Service):
-    def idempotent(self, caller: Any, key: str | None, request_fingerprint: str, run: Callable[[], Any]) -> Any:
+    def idempotent(self, caller: Any, key: str | None, where: tuple[str, ...], body: Any, run: Callable[[], Any]) -> Any:
         if key is not None:
-            stored = self.storage.get_idempotent(hashlib.sha256(caller.key.encode()).hexdigest(), key)  # the service's scope: the API key
+            scope = hashlib.sha256(json.dumps([caller.key]).encode()).hexdigest()  # the service's scope: the API key
+            stored = self.storage.get_idempotent(scope, key)
             if stored is not None:
-                request_fingerprint = stored[0]  # any body replays the first answer
-        return super().idempotent(caller, key, request_fingerprint, run)
+                return stored[1], stored[2]  # any body replays the first answer
+        return super().idempotent(caller, key, where, body, run)
 
 
 class PersonReadableThroughOtherAccount(Service):
@@ -562,6 +672,7 @@ SINGLE_USE = "semantics/token-is-single-use"
 PII = "semantics/pii-is-never-echoed"
 IDEMPOTENT = "semantics/idempotent-replays"
 V1_ROUND_TRIP = "v1-tokens/person-token-round-trip"
+INVALID = "semantics/invalid-requests-are-refused"
 
 
 def code(operation_id: str, error_code: str) -> str:
@@ -581,7 +692,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("timestamps_unix_seconds", "created/updated/expires_at as unix seconds (integers), not RFC 3339 strings",
        (RETRIEVE_MATCHES, UPDATE_ONLY_SENT), middleware=_mw(rewrite_json(_timestamps(_unix_seconds)))),
     _m("timestamps_without_milliseconds", "timestamps like 2026-01-01T00:00:00Z, without the documented milliseconds",
-       (RETRIEVE_MATCHES, "semantics/token-expiry-is-as-configured"), middleware=_mw(rewrite_json(_timestamps(lambda value: re.sub(r"\.[0-9]+Z$", "Z", value))))),
+       (RETRIEVE_MATCHES, "semantics/token-lifetime"), middleware=_mw(rewrite_json(_timestamps(lambda value: re.sub(r"\.[0-9]+Z$", "Z", value))))),
     _m("percent_ownership_as_number", "relationship.percent_ownership as a JSON number, not a decimal string",
        (RETRIEVE_MATCHES,), middleware=_mw(rewrite_json(_on_persons(_percent_as_number)))),
     _m("id_number_value_echoed", "persons echo id_numbers[].value",
@@ -589,7 +700,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("person_token_echoes_data", "person tokens echo the tokenised person members",
        (PII, SINGLE_USE), service_class=TokenEchoesData),
     _m("person_token_object_renamed", "person tokens answer object 'v2.core.person_token'",
-       (SINGLE_USE, "semantics/token-expiry-is-as-configured"),
+       (SINGLE_USE, "semantics/token-lifetime"),
        middleware=_mw(rewrite_json(_on_objects(PERSON_TOKEN, _set("object", "v2.core.person_token"))))),
     _m("list_without_previous_page_url", "lists lack the required member previous_page_url",
        (LIST_ONCE,), middleware=_mw(rewrite_json(_on_lists(_drop("previous_page_url"))))),
@@ -626,12 +737,12 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("token_cross_account_allowed", "a person token of another account is accepted",
        on_writes("incorrect_account_for_person_token"), service_class=TokenCrossAccountAllowed),
     _m("token_expiry_ignored", "expired person tokens are accepted",
-       on_writes("token_expired"), {"token_lifetime_seconds": 1.0, "max_wait_seconds": 5},
-       service_class=TokenExpiryIgnored, settings=Settings(token_lifetime=1.0)),
+       on_writes("token_expired"), {"person_token_lifetime_seconds": 1.0, "max_wait_seconds": 5},
+       service_class=TokenExpiryIgnored, settings=Settings.deciding(person_token_lifetime_seconds=1.0)),
     _m("token_used_never_true", "person tokens always show used: false (they are still single use)",
        (SINGLE_USE,), service_class=TokenUsedNeverTrue),
     _m("token_lifetime_an_hour", "person tokens live an hour, not the documented 10 minutes",
-       ("semantics/token-expiry-is-as-configured",), settings=Settings(token_lifetime=3600.0)),
+       ("semantics/token-lifetime",), settings=Settings.deciding(person_token_lifetime_seconds=3600.0)),
     _m("live_secret_key_creates_tokens", "a live-mode secret key may create person tokens",
        (code("create_person_token", "token_must_be_created_with_publishable_key"),), service_class=LiveSecretKeyCreatesTokens),
     _m("v1_token_accepted_as_person_token", "a v1 person token (cpt_) is accepted as person_token in v2",
@@ -644,7 +755,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("identity_lock_ignored", "identity members of a verified (locked) person can be changed",
        (code("update_person", "immutable_identity_param"),), service_class=IdentityLockIgnored),
     _m("representative_age_limit_18", "representatives must be 18, not the documented 13 (age_limit '18')",
-       (*on_writes("date_of_birth_age_restriction"), "semantics/representative-age-limit"), settings=Settings(age_limit=18)),
+       (*on_writes("date_of_birth_age_restriction"), "semantics/representative-age-limit"), settings=Settings.deciding(representative_age_limit=18)),
     # ---- validation
     _m("invalid_email_accepted", "emails are not checked for the local@domain.tld form",
        on_writes("email_invalid"), service_class=_without_rules("InvalidEmailAccepted", "email_invalid")),
@@ -659,7 +770,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("metadata_null_ignored", "metadata keys set to null are kept instead of removed",
        ("semantics/metadata-null-removes-a-key",), service_class=_rebound("MetadataNullIgnored", rules=_Rules(merge_person=_merge_ignoring_null_metadata))),
     _m("update_appends_arrays", "an update appends to arrays (id_numbers, nationalities, ...) instead of replacing them",
-       (UPDATE_ONLY_SENT, "semantics/update-replaces-arrays"), service_class=_rebound("UpdateAppendsArrays", rules=_Rules(merge_person=_merge_appending_arrays))),
+       (UPDATE_ONLY_SENT, "semantics/update-of-arrays"), service_class=_rebound("UpdateAppendsArrays", rules=_Rules(merge_person=_merge_appending_arrays))),
     _m("updated_not_moving", "'updated' stays at its first value on updates",
        (UPDATE_ONLY_SENT,), service_class=UpdatedNotMoving),
     _m("created_changes_on_update", "an update answers 'created' equal to the new 'updated'",
@@ -721,6 +832,22 @@ MUTANTS: tuple[Mutant, ...] = (
 # The control: every hook in use, changing nothing (Service's code cloned by `_rebound` with the
 # full rule table, a JSON rewrite that returns the body, a request rewrite that keeps the headers).
 # Its checks must pass: a failure on a mutant then comes from the fault, not from the machinery.
+BLIND_SPOTS = (  # faults no check noticed before the negative, positive, key and list assertions
+    _m("unknown_enum_value_stored", "an enum value the spec does not allow is accepted and stored",
+       (INVALID,), middleware=_mw(answer_request(_unknown_enum_stored))),
+    _m("minimal_create_refused", "a valid minimal create ({}) is refused with a 400",
+       ("semantics/minimal-requests-succeed",), middleware=_mw(answer_request(_minimal_create_refused))),
+    _m("v2_without_stripe_version_served", "v2 requests without Stripe-Version are served (the version defaults)",
+       (INVALID,), middleware=_mw(rewrite_request(_default_stripe_version))),
+    _m("publishable_keys_everywhere", "publishable keys are accepted on every operation",
+       ("semantics/publishable-keys-are-refused",), middleware=_mw(rewrite_request(_publishable_as_secret))),
+    _m("malformed_json_as_500", "a body that is not JSON is answered 500",
+       (INVALID,), middleware=_mw(answer_request(_malformed_json_as_500))),
+    _m("deleted_persons_listed", "deleted persons are still listed (retrieve answers 404)",
+       (DELETE_404,), service_class=DeletedStillListed),
+)
+MUTANTS = MUTANTS + BLIND_SPOTS
+
 CONTROL = _m(
     "control_no_fault", "the reference server through the mutants' hooks, without a fault",
     (RETRIEVE_MATCHES, UPDATE_ONLY_SENT, "semantics/metadata-null-removes-a-key", DELETE_404, LIST_ONCE, ISOLATED, SINGLE_USE, PII, IDEMPOTENT,

@@ -51,13 +51,13 @@ def test_target_that_dies_mid_run_gets_errors_not_a_hang(tmp_path):
     from conformance.engine.config import resolve_config
     from conformance.engine.results import Status
     from conformance.engine.runner import run_suite
-    from conformance.engine.triggers import REFERENCE_FIXTURES
+    from tests.mutants import reference_target
     from conformance.reference.server import RunningServer
 
     server = RunningServer().start()
     config = resolve_config({"base_url": server.url, "api_key": "sk_test_reference_secret", "only": "error-codes,semantics",
                              "timeout": "2", "report_dir": str(tmp_path)}, environ={})
-    config.fixtures = {**config.fixtures, **REFERENCE_FIXTURES, "token_lifetime_seconds": 600, "max_wait_seconds": 0}
+    reference_target(config)
     threading.Timer(1.5, server.stop).start()
     started = time.monotonic()
     run = run_suite(config, server.url)

@@ -23,6 +23,7 @@ from conformance.engine.semantics import CHECKS
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.reference.auth import DEFAULT_KEYS
 from conformance.reference.server import RunningServer, ServerOptions
+from conformance.spec import load_spec, operations
 
 from .mutants import rewrite_json
 from .planted_pii import echo_planted, planted_in
@@ -31,8 +32,10 @@ pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
 PLANTED_KEY = "sk_test_PLANTEDsecret123456"
-LIVEMODE_CHECK = "semantics/livemode-matches-the-key"
-SEMANTIC_CHECKS = sum(check_id.startswith("semantics/") for check_id in CHECKS)  # 12 today
+LIVEMODE_CHECK = "semantics/livemode-matches-the-key/livemode"
+SEMANTIC_CHECKS = sum(  # one item per assertion
+    len(check.for_operations(operations(load_spec())).result_ids()) for check_id, check in CHECKS.items() if check_id.startswith("semantics/")
+)
 
 
 def _plugin_args() -> tuple[str, ...]:
@@ -108,12 +111,18 @@ def test_semantic_checks_pass_on_the_embedded_server_with_junit_properties(run: 
     result.assert_outcomes(passed=SEMANTIC_CHECKS)
     cases = ElementTree.parse(pytester.path / "junit.xml").getroot().iter("testcase")
     properties = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
-    assert properties["semantics/token-is-single-use"] == {"category": "semantics"}
+    assert properties["semantics/token-is-single-use/used-after-use"] == {"category": "semantics"}
     assert len(properties) == SEMANTIC_CHECKS
 
 
 def test_k_selects_by_check_id(collect: Callable[..., list[pytest.Item]]) -> None:
-    assert [item.nodeid for item in collect("--conformance", "-k", "token-is-single-use")] == ["conformance::semantics/token-is-single-use"]
+    assert [item.nodeid for item in collect("--conformance", "-k", "token-is-single-use")] == [
+        f"conformance::semantics/token-is-single-use/{name}"
+        for name in ("unused-before-use", "person-carries-token-members", "used-after-use", "second-use-refused")
+    ]
+    assert [item.nodeid for item in collect("--conformance", "-k", "used-after-use")] == [
+        "conformance::semantics/token-is-single-use/used-after-use"
+    ]
 
 
 def test_k_expression_over_error_code_ids_and_user_properties(collect: Callable[..., list[pytest.Item]]) -> None:
@@ -136,7 +145,7 @@ def test_a_broken_server_fails_with_the_exchanges(run: Callable[..., pytest.RunR
     report = [line for line in result.outlines if LIVEMODE_CHECK in line]
     assert any(line.startswith(f"FAILED conformance::{LIVEMODE_CHECK}") for line in report), report
     failure = result.stdout.str().split(f"_ {LIVEMODE_CHECK} _", 1)[1]
-    assert "expected livemode False with a test key; got True" in failure
+    assert "expected livemode true with a live key, false with a test key; livemode True" in failure
     assert "curl -X POST" in failure and '"livemode":true' in failure
     assert "Bearer sk_test_***" in failure
     assert PLANTED_KEY not in _output(result)
@@ -147,8 +156,8 @@ def test_expected_failures_xfail_and_a_listed_check_that_passes_fails(run: Calla
     profile = _profile(pytester, expected_failures={LIVEMODE_CHECK: "known: livemode inverted", "semantics/token-is-single-use": "was flaky"})
     result = run("--conformance-base-url", broken_server.url, "--conformance-api-key", "sk_test_reference_secret", "--conformance-profile", profile,
                  "--conformance-only", "semantics", "-k", "livemode or token-is-single-use", "-rxX")
-    result.assert_outcomes(xfailed=1, failed=1, deselected=SEMANTIC_CHECKS - 2)
-    result.stdout.fnmatch_lines(["*token-is-single-use unexpectedly passed: remove it from expected_failures*", "*known: livemode inverted*"])
+    result.assert_outcomes(xfailed=1, failed=4, deselected=SEMANTIC_CHECKS - 5)
+    result.stdout.fnmatch_lines(["*token-is-single-use/used-after-use unexpectedly passed: remove it from expected_failures*", "*known: livemode inverted*"])
 
 
 def test_an_unreachable_target_is_one_usage_error(run: Callable[..., pytest.RunResult]) -> None:
@@ -182,5 +191,5 @@ def test_redact_pii_masks_personal_data_in_what_failures_print(run: Callable[...
     with RunningServer(ServerOptions(middleware=(rewrite_json(echo_planted),))) as server:
         result = run("--conformance-base-url", server.url, "--conformance-api-key", "sk_test_reference_secret", "--conformance-profile", _profile(pytester),
                      "--conformance-only", "semantics", "-k", "retrieve-returns-what-was-created", "--conformance-redact-pii", "-vv")
-    assert result.parseoutcomes().get("failed") == 1
+    assert result.parseoutcomes().get("failed") == 2
     assert planted_in(_output(result)) == [] and "[redacted]" in _output(result)

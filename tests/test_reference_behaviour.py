@@ -372,7 +372,7 @@ def test_person_token_lifecycle(client, account, validator):
 
 def test_person_token_expires(api_for):
     lifetime = 0.3
-    with RunningServer(ServerOptions(settings=Settings(token_lifetime=lifetime))) as server:
+    with RunningServer(ServerOptions(settings=Settings.deciding(person_token_lifetime_seconds=lifetime))) as server:
         client = api_for(server)
         account = new_account(client)
         token = ok(client.request("POST", person_tokens(account), json_body={"given_name": "Late"}))

@@ -13,10 +13,10 @@ from playwright.sync_api import expect
 
 from conformance.engine.config import resolve_config
 from conformance.engine.runner import run_suite, target, write_reports
-from conformance.engine.triggers import REFERENCE_FIXTURES
+
 from conformance.report import write_report
 
-from .mutants import rewrite_json
+from .mutants import reference_target, rewrite_json
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -73,7 +73,7 @@ def broken_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
         config = resolve_config({"base_url": server.url, "api_key": "sk_test_reference_secret", "only": ONLY,
                                  "report_dir": str(tmp_path_factory.mktemp("broken")), "workers": 4}, environ={})
         # With a base URL the fixtures come only from the profile: give it the reference server's.
-        config.fixtures = {**REFERENCE_FIXTURES, "token_lifetime_seconds": 600, "max_wait_seconds": 0}
+        reference_target(config)
         return run_report(config, server.url)
 
 

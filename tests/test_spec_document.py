@@ -10,7 +10,7 @@ import schemathesis
 from openapi_core import OpenAPI
 
 from conformance.spec import SpecError, load_spec, operations
-from conformance.spec.catalog import defaults
+from conformance.spec.decisions import decisions, defaults
 from conformance.spec.summary import summarize
 
 EXPECTED_OPERATIONS = {
@@ -96,10 +96,19 @@ def test_security_bearer_and_basic(spec):
     assert publishable == {"create_person_token", "create_token"}
 
 
-def test_decisions_are_machine_readable(spec):
-    decided = defaults(spec)
-    assert decided["person_token_lifetime_seconds"] == 600
-    assert decided["percent_ownership_scale"] in {"percent", "fraction"}
+def test_every_decision_the_issue_names_is_declared_with_its_alternatives(spec):
+    declared = decisions(spec)
+    assert {
+        "update_nested_objects", "update_arrays", "list_order", "unknown_test_keys", "idempotency_key_scope",
+        "representative_age_limit", "person_token_lifetime_seconds", "metadata_alongside_person_token",
+        "percent_ownership_scale", "identity_country_rule",
+    } <= set(declared)
+    for decision in declared.values():
+        assert decision.description and decision.alternatives
+        assert decision.problem(decision.default) is None and decision.problem("any") is None
+    assert declared["update_nested_objects"].alternatives == ("merge", "replace")
+    assert declared["representative_age_limit"].problem(0) is not None
+    assert defaults(spec)["person_token_lifetime_seconds"] == 600
 
 
 def test_summary_counts(spec):

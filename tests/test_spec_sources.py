@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.spec import schema_validator
-from conformance.spec.catalog import defaults
+from conformance.spec.decisions import defaults
 from conformance.spec.sources import apply_decisions, source_problem, stale_sources, unstated_constraints
 
 

@@ -261,13 +261,14 @@ class ApiClient:
         idempotency_key: str | None = None,
         operation_id: str | None = None,
         authorize: bool = True,
+        versioned: bool = True,  # False: a v2 request without Stripe-Version
         retry_rate_limited: bool = True,
     ) -> Exchange:
         try:
             url = self._url(path)
         except (Untrusted, httpx.InvalidURL) as exc:
             return self.refuse(method, path, str(exc), operation_id)
-        sent = {"Stripe-Version": self.stripe_version} if path.startswith("/v2/") else {}
+        sent = {"Stripe-Version": self.stripe_version} if path.startswith("/v2/") and versioned else {}
         if authorize:
             sent["Authorization"] = f"Bearer {key or self.api_key}"
         if method in ("POST", "DELETE"):

@@ -520,7 +520,7 @@ def metadata_alongside_person_token(bench: Workbench, judge: Judge) -> None:
     "semantics/percent-ownership-scale",
     {
         "small-share-accepted": "an owner with percent_ownership '0.5' accepted (a valid share on either scale)",
-        "scale": "percent_ownership '50' accepted (percent) or person_percent_ownership_invalid (fraction), as the "
+        "scale": "percent_ownership '50' accepted (percent), or refused as more than the whole (fraction), as the "
         "decision says",
     },
     decisions=("percent_ownership_scale",),
@@ -529,7 +529,8 @@ def percent_ownership_scale(bench: Workbench, judge: Judge) -> None:
     small = _create(bench, bench.account(), {"relationship": {"owner": True, "percent_ownership": "0.5"}})
     judge.expect("small-share-accepted", small.status == 200, _answer(small))
     half = _create(bench, bench.account(), {"relationship": {"owner": True, "percent_ownership": "50"}})
-    observed = "percent" if half.status == 200 else "fraction" if half.error_code == "person_percent_ownership_invalid" else None
+    over_one = ("person_percent_ownership_invalid", "total_person_ownership_exceeded")
+    observed = "percent" if half.status == 200 else "fraction" if half.error_code in over_one else None
     judge.decide("scale", "percent_ownership_scale", observed, _answer(half))
 
 
@@ -616,6 +617,83 @@ def pii_is_never_echoed(bench: Workbench, judge: Judge) -> None:
     judge.expect("token-holds-no-data", "Secretive" not in token.response_text, "the token holds given_name")
 
 
+# ------------------------------------------------------------------------------ negative and positive data
+INVALID_BODIES: dict[str, dict[str, Any]] = {
+    "unknown-enum-value": {"given_name": "Invalid", "political_exposure": "sometimes"},
+    "wrong-type": {"given_name": 12},
+    "unknown-member": {"given_name": "Invalid", "favourite_colour": "blue"},
+    "missing-required-member": {"given_name": "Invalid", "id_numbers": [{"type": "us_ssn"}]},
+}
+
+
+@check(
+    "semantics/invalid-requests-are-refused",
+    {
+        **{name: f"a create_person with {name.replace('-', ' ')} refused with a 400 and an error object"
+           for name in INVALID_BODIES},
+        "malformed-json": "a create_person whose body is not JSON refused with a 400 and an error object",
+        "missing-stripe-version": "a v2 request without Stripe-Version refused with a 400 and an error object",
+        "nothing-stored": "no person stored by any refused request",
+    },
+)
+def invalid_requests_are_refused(bench: Workbench, judge: Judge) -> None:
+    account_id = bench.account()
+
+    def refused(exchange: Exchange) -> bool:
+        return exchange.status == 400 and bool(_error(exchange))
+
+    for name, body in INVALID_BODIES.items():
+        answer = _create(bench, account_id, body)
+        judge.expect(name, refused(answer), _answer(answer))
+    malformed = bench.client.request(
+        "POST", persons_path(account_id), raw_body=b'{"given_name": "Invalid"', operation_id="create_person"
+    )
+    judge.expect("malformed-json", refused(malformed), _answer(malformed))
+    unversioned = bench.client.request(
+        "POST", persons_path(account_id), json_body={"given_name": "Invalid"}, versioned=False, operation_id="create_person"
+    )
+    if unversioned.status == 200 and isinstance(unversioned.json, dict):
+        bench.created_persons.append((account_id, str(unversioned.json.get("id"))))
+    judge.expect("missing-stripe-version", refused(unversioned), _answer(unversioned))
+    listed = _listed_ids(bench, account_id)
+    judge.expect("nothing-stored", listed == [], f"listed after the refused requests: {listed}")
+
+
+def _v2(operation: Operation) -> bool:
+    return operation.path.startswith("/v2/")
+
+
+def _v2_probes(bench: Workbench, account_id: str) -> dict[str, tuple[str, str, Any]]:
+    """A plain, valid request of each v2 operation, on objects made for it: (method, path, body)."""
+    person_id = bench.person(account_id, {"given_name": "Probed"})
+    token_id = bench.person_token(account_id)
+    return {
+        "create_person_token": ("POST", tokens_path(account_id), {}),
+        "retrieve_person_token": ("GET", tokens_path(account_id, token_id), None),
+        "list_persons": ("GET", persons_path(account_id), None),
+        "create_person": ("POST", persons_path(account_id), {}),
+        "retrieve_person": ("GET", persons_path(account_id, person_id), None),
+        "update_person": ("POST", persons_path(account_id, person_id), {}),
+        "delete_person": ("DELETE", persons_path(account_id, person_id), None),
+    }
+
+
+@check(
+    "semantics/minimal-requests-succeed",
+    {"operation": "the minimal valid request (no body member, no parameter) answered 200"},
+    per_operation=_v2,
+)
+def minimal_requests_succeed(bench: Workbench, judge: Judge) -> None:
+    account_id = bench.account()
+    probes = _v2_probes(bench, account_id)
+    for operation_id in judge.check.assertions:  # delete last: the others use the person
+        method, target, body = probes[operation_id]
+        answer = bench.client.request(method, target, json_body=body, operation_id=operation_id)
+        if operation_id == "create_person" and answer.status == 200 and isinstance(answer.json, dict):
+            bench.created_persons.append((account_id, str(answer.json.get("id"))))
+        judge.expect(operation_id, answer.status == 200 and isinstance(answer.json, dict), _answer(answer))
+
+
 # ---------------------------------------------------------------------------------------------- keys
 @check("semantics/livemode-matches-the-key", {"livemode": "livemode true with a live key, false with a test key"})
 def livemode_matches_the_key(bench: Workbench, judge: Judge) -> None:
@@ -659,16 +737,7 @@ def _secret_only_v2(operation: Operation) -> bool:
 def publishable_keys_are_refused(bench: Workbench, judge: Judge) -> None:
     key = bench.fixture("publishable_key")
     account_id = bench.account()
-    person_id = bench.person(account_id, {"given_name": "Keyed"})
-    token_id = bench.person_token(account_id)
-    probes = {
-        "list_persons": ("GET", persons_path(account_id), None),
-        "create_person": ("POST", persons_path(account_id), {"given_name": "Published"}),
-        "retrieve_person": ("GET", persons_path(account_id, person_id), None),
-        "update_person": ("POST", persons_path(account_id, person_id), {"given_name": "Published"}),
-        "delete_person": ("DELETE", persons_path(account_id, person_id), None),
-        "retrieve_person_token": ("GET", tokens_path(account_id, token_id), None),
-    }
+    probes = _v2_probes(bench, account_id)
     for operation_id in judge.check.assertions:
         method, target, body = probes[operation_id]
         answer = bench.client.request(method, target, json_body=body, key=key, operation_id=operation_id)

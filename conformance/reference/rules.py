@@ -67,12 +67,13 @@ class RuleSettings:
 # ----------------------------------------------------------------------------- public operations
 
 
-def check_person_token_alone(body: dict, settings: RuleSettings) -> None:
+def check_person_token_alone(body: dict, settings: RuleSettings | None = None) -> None:
     """Raise param_alongside_person_token when `person_token` comes with another member (metadata aside, where
     the server allows it)."""
     if "person_token" not in body:
         return
-    alongside = {"person_token"} | ({"metadata"} if settings.metadata_alongside_person_token == "allowed" else set())
+    allowed_metadata = settings is None or settings.metadata_alongside_person_token == "allowed"
+    alongside = {"person_token"} | ({"metadata"} if allowed_metadata else set())
     extra = sorted(set(body) - alongside)
     if extra:
         allowed = " (metadata may accompany it)" if "metadata" in alongside else ""
@@ -467,12 +468,10 @@ def _terms_without_guardian(write: _Write) -> str | None:
     return None
 
 
-def _percent_out_of_range(write: _Write) -> str | None:
+def _owner_with_zero_percent(write: _Write) -> str | None:
     relationship = write.person.get("relationship") or {}
     if relationship.get("percent_ownership") is None:
         return None
-    if _percent(write.person) > write.settings.full_ownership:
-        return f"relationship.percent_ownership {_percent(write.person)} is more than {write.settings.full_ownership} (100%)"
     if _is(write.person, "owner") and _percent(write.person) == 0:
         return "relationship.owner is true but relationship.percent_ownership is 0%; an owner must own more than 0%"
     return None
@@ -582,7 +581,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("legal_guardian_representative_not_allowed", _RELATIONSHIP, _guardian_and_representative),
     _Rule("authorizer_relationship_invalid_for_representative", _RELATIONSHIP, _authorizer_and_representative, create_only=True),
     _Rule("additional_tos_only_allowed_for_legal_guardian", frozenset({"additional_terms_of_service", "relationship"}), _terms_without_guardian),
-    _Rule("person_percent_ownership_invalid", _RELATIONSHIP, _percent_out_of_range),
+    _Rule("person_percent_ownership_invalid", _RELATIONSHIP, _owner_with_zero_percent),
     _Rule("invalid_relationship_for_identity_type_structure_and_country", _RELATIONSHIP, _role_for_entity_type, create_only=True),
     _Rule("date_of_birth_age_restriction", frozenset({"relationship", "date_of_birth"}), _representative_too_young,
           members=lambda write: {"age_limit": str(write.settings.age_limit)}),
