@@ -105,6 +105,8 @@ def reproduce_command(config: RunConfig) -> str:
     words += ["--seed", str(config.seed), "--max-examples", str(config.max_examples)]
     if set(config.only) != set(CATEGORIES):
         words += ["--only", ",".join(config.only)]
+    for statement in config.decide:
+        words += ["--decide", statement]
     if config.shard != (1, 1):
         words += ["--shard", f"{config.shard[0]}/{config.shard[1]}"]
     command = " ".join(shlex.quote(word) for word in words)
