@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target")
     run.add_argument("--decide", action="append", metavar="NAME=VALUE",
                      help="state the target's choice of a decision, or any (repeat); the embedded server is started so")
+    run.add_argument("--min-exercised", type=float, metavar="PERCENT",
+                     help="fail the gate when fewer results are exercised (default 100 embedded, else 0)")
     run.add_argument("--redact-pii", action="store_true", default=None, help="mask personal data (names, emails, addresses...) in every output")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")

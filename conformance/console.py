@@ -123,7 +123,7 @@ def _progress(console: Console, result: CheckResult) -> None:
 
 def _summary(console: Console, run: RunResult) -> None:
     table = Table(
-        title=f"{'CONFORMS' if run.conforms else 'DOES NOT CONFORM'}: {run.requests} requests in {run.duration:.1f} s"
+        title=f"{run.verdict.upper()}: {run.requests} requests in {run.duration:.1f} s"
     )
     table.add_column("category")
     for status in Status:

@@ -46,6 +46,7 @@ class RunConfig:
     decisions: dict[str, Any] = field(default_factory=dict)  # every decision: the target's stated choice, or `any`
     decide: tuple[str, ...] = ()  # NAME=VALUE statements from the command line, over the profile's
     reference_decisions: dict[str, Any] = field(default_factory=dict)  # the embedded server's choices
+    min_exercised: float | None = None  # percent of results that must be exercised; None: 100 embedded, else 0
 
     @property
     def embedded(self) -> bool:
@@ -57,7 +58,7 @@ ENVIRONMENT = {
     "stripe_version": "CONFORMANCE_STRIPE_VERSION", "report_dir": "CONFORMANCE_REPORT_DIR", "seed": "CONFORMANCE_SEED",
     "max_examples": "CONFORMANCE_MAX_EXAMPLES", "only": "CONFORMANCE_ONLY", "pace": "CONFORMANCE_PACE", "timeout": "CONFORMANCE_TIMEOUT",
     "workers": "CONFORMANCE_WORKERS", "shard": "CONFORMANCE_SHARD", "redact_pii": "CONFORMANCE_REDACT_PII",
-    "decide": "CONFORMANCE_DECIDE",
+    "decide": "CONFORMANCE_DECIDE", "min_exercised": "CONFORMANCE_MIN_EXERCISED",
 }
 
 
@@ -71,7 +72,7 @@ def _profile(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
     unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "triggers", "capabilities",
-                           "pace", "timeout", "max_examples", "description", "redact_pii", "decisions"}
+                           "pace", "timeout", "max_examples", "description", "redact_pii", "decisions", "coverage"}
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
@@ -115,6 +116,11 @@ def _typed(name: str, value: Any) -> Any:
             if number < (0 if name == "seed" else 1):
                 raise ValueError
             return number
+        if name == "min_exercised":
+            number = float(value)
+            if not 0 <= number <= 100:
+                raise ValueError
+            return number
         if name in ("pace", "timeout"):
             number = float(value)
             if number < 0 or (name == "timeout" and number == 0):
@@ -123,6 +129,8 @@ def _typed(name: str, value: Any) -> Any:
     except (TypeError, ValueError) as exc:
         if name == "shard":
             raise ConfigError(f"--shard takes i/n with 1 <= i <= n (e.g. 2/4), not {value!r}") from exc
+        if name == "min_exercised":
+            raise ConfigError(f"min_exercised is a percent from 0 to 100, not {value!r}") from exc
         raise ConfigError(f"{name} must be a {'positive ' if name != 'seed' else ''}number, not {value!r}") from exc
     if name == "redact_pii":
         return _boolean(name, value)
@@ -164,7 +172,12 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
         if capabilities.get("operations") is not None:
             config.operations = tuple(str(name) for name in capabilities["operations"])
         config.decisions = _profile_decisions(config.profile, profile.get("decisions") or {})
-        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description", "decisions")})
+        coverage = profile.get("coverage") or {}
+        if not isinstance(coverage, dict) or set(coverage) - {"min_exercised"}:
+            raise ConfigError(f"the profile {config.profile}: coverage takes min_exercised (a percent) only")
+        if coverage.get("min_exercised") is not None:
+            layers.append({"min_exercised": coverage["min_exercised"]})
+        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description", "decisions", "coverage")})
     layers.append({name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)})
     layers.append({name: value for name, value in cli.items() if value is not None and name != "profile"})
     for layer in layers:
@@ -203,6 +216,8 @@ def _checked(config: RunConfig) -> RunConfig:
     spec = load_spec()
     config.stripe_version = config.stripe_version or catalog.api_version(spec)
     _decided(config, spec)
+    if config.min_exercised is None:  # the embedded server can be exercised whole
+        config.min_exercised = 100.0 if config.embedded else 0.0
     if config.base_url is None:
         config.api_key = config.api_key or "sk_test_reference_secret"
         config.fixtures = {**REFERENCE_FIXTURES, "max_wait_seconds": 5, **config.fixtures}  # the profile's win

@@ -62,6 +62,12 @@ class RunResult:
     requests: int = 0
     pii_redacted: bool = False  # personal data masked in every output (--redact-pii)
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {stated, observed: {result id: value}}
+    min_exercised: float = 0.0  # percent of the results that must be exercised for the run to conform
+
+    @property
+    def exercised_percent(self) -> float:
+        exercised = sum(result.status != Status.NOT_EXERCISED for result in self.results)
+        return 100.0 * exercised / len(self.results) if self.results else 0.0
 
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -71,11 +77,24 @@ class RunResult:
 
     @property
     def conforms(self) -> bool:
-        return not any(result.gating for result in self.results)
+        """No gating failure, and enough of the suite exercised: a gate does not go green by skipping."""
+        return not any(result.gating for result in self.results) and self.exercised_percent >= self.min_exercised
+
+    @property
+    def verdict(self) -> str:
+        skipped = self.counts()[Status.NOT_EXERCISED.value]
+        if not self.conforms:
+            failing = any(result.gating for result in self.results)
+            return "does not conform" + ("" if failing else f" (only {self.exercised_percent:.1f} % exercised, "
+                                                             f"{self.min_exercised:g} % required)")
+        return "conforms" + (f", {skipped} not exercised" if skipped else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "verdict": "conforms" if self.conforms else "does not conform",
+            "verdict": self.verdict,
+            "conforms": self.conforms,
+            "exercised_percent": round(self.exercised_percent, 2),
+            "min_exercised": self.min_exercised,
             "counts": self.counts(),
             "target": self.target,
             "spec_version": self.spec_version,

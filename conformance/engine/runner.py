@@ -180,6 +180,7 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         results=results,
         requests=len(exchanges),
         decisions=decision_table(config.decisions, results),
+        min_exercised=config.min_exercised or 0.0,
     )
     return redactor.run(run) if redactor else run
 

@@ -230,7 +230,7 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
     ops = _operations()
     html = _template().render(
         run=results,
-        conforms=results.get("verdict") == "conforms",
+        conforms=results.get("conforms", results.get("verdict") == "conforms"),
         counts=counts,
         statuses=STATUSES,
         matrix=_matrix(ops, by_id),
