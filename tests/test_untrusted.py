@@ -206,3 +206,18 @@ def test_a_cookie_from_the_target_is_never_sent_back(chaos, cookie):
     client.close()
     assert first.status == second.status == 200
     assert len(server.requests) == 2 and all("cookie" not in request.headers for request in server.requests)
+
+
+def test_a_body_nested_too_deep_for_openapi_core_is_a_problem_not_a_crash():
+    """The chaos script's draw 665: openapi-core parses a response body again, and one nested deeply enough raised
+    RecursionError out of the run's final response validation, so that no report was written."""
+    from conformance.engine.client import Exchange
+    from conformance.engine.validation import ResponseValidator
+    from conformance.spec import load_spec
+
+    exchange = Exchange(method="GET", url="http://127.0.0.1:9/v2/core/accounts/acct_1/persons", request_headers={},
+                        request_body=None, operation_id="list_persons")
+    exchange.status = 200
+    exchange.response_headers = {"content-type": "application/json"}
+    exchange.response_text = "[" * 100_000 + "]" * 100_000
+    assert ResponseValidator(load_spec()).problems(exchange) == ["the response body nests too deeply to be read or validated"]
