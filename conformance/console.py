@@ -46,6 +46,8 @@ def run_command(arguments: dict[str, Any]) -> int:
             "workers",
             "shard",
             "redact_pii",
+            "decide",
+            "min_exercised",
         )
     }
     unreachable: TargetUnreachable | None = None

@@ -9,6 +9,7 @@ For every alternative of every decision, the server is started so (`Settings.dec
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import pytest
@@ -128,3 +129,14 @@ def test_the_embedded_run_states_what_its_server_decides() -> None:
     assert config.reference_decisions["update_arrays"] == defaults(_spec())["update_arrays"]
     with pytest.raises(ValueError, match="'any' is for profiles"):
         Settings.deciding(list_order=ANY)
+
+
+def test_run_decide_starts_the_embedded_server_deciding_so_and_states_it(tmp_path: Any) -> None:
+    from conformance.cli import main
+
+    argv = ["run", "--only", "semantics", "--decide", "list_order=oldest_first", "--min-exercised", "100"]
+    assert main([*argv, "--report-dir", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "latest" / "results.json").read_text(encoding="utf-8"))
+    assert results["decisions"]["list_order"]["stated"] == "oldest_first"
+    assert set(results["decisions"]["list_order"]["observed"].values()) == {"oldest_first"}
+    assert "--decide list_order=oldest_first" in results["command"] and results["min_exercised"] == 100.0
