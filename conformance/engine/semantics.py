@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from conformance.engine.client import Exchange
 from conformance.engine.judge import CHECKS, Judge, Stop, check
 from conformance.engine.results import Category
-from conformance.engine.triggers import Workbench
+from conformance.engine.triggers import Workbench, lifetime_of
 from conformance.engine.untrusted import path, path_id
 from conformance.spec import Operation
 
@@ -46,8 +46,7 @@ def _create(bench: Workbench, account_id: str, body: dict[str, Any], json_body: 
     exchange = bench.client.request(
         "POST", persons_path(account_id), json_body=body if json_body is None else json_body, operation_id="create_person"
     )
-    if exchange.status == 200 and isinstance(exchange.json, dict) and isinstance(exchange.json.get("id"), str):
-        bench.created_persons.append((account_id, exchange.json["id"]))
+    bench.keep(account_id, exchange)
     return exchange
 
 
@@ -465,13 +464,6 @@ def token_is_single_use(bench: Workbench, judge: Judge) -> None:
     judge.expect("second-use-refused", again.error_code == "token_already_used", _answer(again))
 
 
-def _seconds(value: Any) -> float | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 @check(
     "semantics/token-lifetime",
     {
@@ -486,8 +478,7 @@ def token_lifetime(bench: Workbench, judge: Judge) -> None:
         "POST", tokens_path(account_id), json_body={"given_name": "Expiring"}, operation_id="create_person_token"
     )
     token = judge.ok("expires-after-created", exchange, "create person token")
-    created, expires = _seconds(token.get("created")), _seconds(token.get("expires_at"))
-    lifetime = expires - created if created is not None and expires is not None else None
+    lifetime = lifetime_of(token)
     seen = f"created {token.get('created')!r}, expires_at {token.get('expires_at')!r}"
     judge.require("expires-after-created", lifetime is not None and lifetime > 0, seen)
     judge.decide(
@@ -572,8 +563,7 @@ def idempotent_replays(bench: Workbench, judge: Judge) -> None:
         exchange = bench.client.request(
             "POST", persons_path(on), json_body=sent, idempotency_key=key, operation_id="create_person"
         )
-        if exchange.status == 200 and isinstance(exchange.json, dict) and isinstance(exchange.json.get("id"), str):
-            bench.created_persons.append((on, exchange.json["id"]))
+        bench.keep(on, exchange)
         return exchange
 
     first = judge.ok("replay-returns-first", create(account_id, body), "create person")
@@ -652,8 +642,7 @@ def invalid_requests_are_refused(bench: Workbench, judge: Judge) -> None:
     unversioned = bench.client.request(
         "POST", persons_path(account_id), json_body={"given_name": "Invalid"}, versioned=False, operation_id="create_person"
     )
-    if unversioned.status == 200 and isinstance(unversioned.json, dict):
-        bench.created_persons.append((account_id, str(unversioned.json.get("id"))))
+    bench.keep(account_id, unversioned)
     judge.expect("missing-stripe-version", refused(unversioned), _answer(unversioned))
     listed = _listed_ids(bench, account_id)
     judge.expect("nothing-stored", listed == [], f"listed after the refused requests: {listed}")
@@ -689,8 +678,8 @@ def minimal_requests_succeed(bench: Workbench, judge: Judge) -> None:
     for operation_id in judge.check.assertions:  # delete last: the others use the person
         method, target, body = probes[operation_id]
         answer = bench.client.request(method, target, json_body=body, operation_id=operation_id)
-        if operation_id == "create_person" and answer.status == 200 and isinstance(answer.json, dict):
-            bench.created_persons.append((account_id, str(answer.json.get("id"))))
+        if operation_id == "create_person":
+            bench.keep(account_id, answer)
         judge.expect(operation_id, answer.status == 200 and isinstance(answer.json, dict), _answer(answer))
 
 
@@ -741,8 +730,8 @@ def publishable_keys_are_refused(bench: Workbench, judge: Judge) -> None:
     for operation_id in judge.check.assertions:
         method, target, body = probes[operation_id]
         answer = bench.client.request(method, target, json_body=body, key=key, operation_id=operation_id)
-        if answer.status == 200 and method == "POST" and target == persons_path(account_id):
-            bench.created_persons.append((account_id, str((answer.json or {}).get("id"))))
+        if operation_id == "create_person":
+            bench.keep(account_id, answer)
         judge.expect(operation_id, answer.status == 401 and bool(_error(answer)), _answer(answer))
 
 

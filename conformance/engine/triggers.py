@@ -131,6 +131,11 @@ class Workbench:
         self.created_persons.append((account_id, created["id"]))
         return created["id"]
 
+    def keep(self, account_id: str, exchange: Exchange) -> None:
+        """Remember a person an answer created (if it did), so that clean-up deletes it."""
+        if exchange.status == 200 and isinstance(exchange.json, dict) and isinstance(exchange.json.get("id"), str):
+            self.created_persons.append((account_id, exchange.json["id"]))
+
     def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
         exchange = self.client.request(
             "POST",
@@ -292,7 +297,7 @@ def _expired_token(bench: Workbench, operation: Operation) -> Probe:
     )
     token = bench._ok("create person token", exchange)
     stated = bench.decisions.get("person_token_lifetime_seconds", "any")
-    lifetime = float(stated) if isinstance(stated, (int, float)) else _lifetime(token)
+    lifetime = float(stated) if isinstance(stated, (int, float)) else lifetime_of(token)
     wait = float(bench.fixtures.get("max_wait_seconds", 5))
     if lifetime is None or lifetime > wait:
         shown = "cannot be read from its created and expires_at" if lifetime is None else f"is {lifetime:g} s"
@@ -301,12 +306,15 @@ def _expired_token(bench: Workbench, operation: Operation) -> Probe:
     return person_write(bench, operation, {"person_token": token["id"]}, account_id=account_id)
 
 
-def _lifetime(token: dict[str, Any]) -> float | None:
+def lifetime_of(token: dict[str, Any]) -> float | None:
+    """Seconds from a person token's created to its expires_at; None when either cannot be read."""
     try:
-        created, expires = (datetime.fromisoformat(str(token[name]).replace("Z", "+00:00")) for name in ("created", "expires_at"))
-    except (KeyError, ValueError):
+        created, expires = (
+            datetime.fromisoformat(str(token[name]).replace("Z", "+00:00")).timestamp() for name in ("created", "expires_at")
+        )
+    except (KeyError, ValueError, OverflowError):  # timestamps compared as instants: a zone on one only is no error
         return None
-    return (expires - created).total_seconds()
+    return expires - created
 
 
 def _alongside_token(bench: Workbench, operation: Operation) -> Probe:
