@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from conformance.engine.accounts import PoolAccount, PoolError, parse_pool
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.spec import catalog, load_spec
+from conformance.spec.setup import entity_types
 from conformance.spec.decisions import ANY, decisions, defaults, stated
 
 CATEGORIES = ("fuzzing", "error-codes", "semantics", "v1-tokens", "validation")
@@ -47,6 +49,7 @@ class RunConfig:
     decide: tuple[str, ...] = ()  # NAME=VALUE statements from the command line, over the profile's
     reference_decisions: dict[str, Any] = field(default_factory=dict)  # the embedded server's choices
     min_exercised: float | None = None  # percent of results that must be exercised; None: 100 embedded, else 0
+    accounts: tuple[PoolAccount, ...] = ()  # existing accounts to lease instead of creating any
 
     @property
     def embedded(self) -> bool:
@@ -72,7 +75,8 @@ def _profile(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
     unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "triggers", "capabilities",
-                           "pace", "timeout", "max_examples", "description", "redact_pii", "decisions", "coverage"}
+                           "pace", "timeout", "max_examples", "description", "redact_pii", "decisions", "coverage",
+                           "accounts"}
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
@@ -172,12 +176,17 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
         if capabilities.get("operations") is not None:
             config.operations = tuple(str(name) for name in capabilities["operations"])
         config.decisions = _profile_decisions(config.profile, profile.get("decisions") or {})
+        try:
+            config.accounts = parse_pool(profile.get("accounts"), entity_types())
+        except PoolError as exc:
+            raise ConfigError(f"the profile {config.profile}: {exc}") from exc
         coverage = profile.get("coverage") or {}
         if not isinstance(coverage, dict) or set(coverage) - {"min_exercised"}:
             raise ConfigError(f"the profile {config.profile}: coverage takes min_exercised (a percent) only")
         if coverage.get("min_exercised") is not None:
             layers.append({"min_exercised": coverage["min_exercised"]})
-        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description", "decisions", "coverage")})
+        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description", "decisions", "coverage",
+                                                                   "accounts")})
     layers.append({name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)})
     layers.append({name: value for name, value in cli.items() if value is not None and name != "profile"})
     for layer in layers:
@@ -229,9 +238,23 @@ def _checked(config: RunConfig) -> RunConfig:
             raise ConfigError("an API key is needed for --base-url: pass --api-key or set CONFORMANCE_API_KEY")
         if config.api_key.startswith(("sk_live_", "rk_live_")) and not _loopback(parts.hostname) and not config.allow_live:
             raise ConfigError("refusing a live-mode key against a non-loopback target: the suite creates and deletes data; pass --allow-live to insist")
+    if config.accounts and config.embedded:
+        raise ConfigError("an accounts pool names accounts of a target: give --base-url too (the embedded server starts empty)")
+    _fixture_types(config.fixtures)
     if config.publishable_key:
         config.fixtures.setdefault("publishable_key", config.publishable_key)
     return config
+
+
+def _fixture_types(fixtures: dict[str, Any]) -> None:
+    """The fixtures that switch the suite's own behaviour: a typo there would silently change the run."""
+    for name in ("can_create_accounts", "can_create_v1_objects"):
+        if fixtures.get(name) is not None:
+            fixtures[name] = _boolean(f"fixtures.{name}", fixtures[name])
+    for name in ("pool_wait_seconds", "max_wait_seconds", "list_consistency_seconds"):
+        value = fixtures.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise ConfigError(f"fixtures.{name} must be a number of seconds (0 or more), not {value!r}")
 
 
 def _loopback(host: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.engine.accounts import AccountPool
 from conformance.engine.client import ApiClient, redact
 from conformance.engine.config import RunConfig
 from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
@@ -57,6 +58,13 @@ class Environment:
         return frozenset(code for operation in self.operations.values() for code in operation.errors)
 
     @functools.cached_property
+    def pool(self) -> AccountPool | None:
+        """The target's accounts pool, shared by the units of this worker; None: accounts are created."""
+        if not self.config.accounts:
+            return None
+        return AccountPool(self.config.accounts, float(self.config.fixtures.get("pool_wait_seconds", 120)))
+
+    @functools.cached_property
     def validator(self) -> ResponseValidator:
         return ResponseValidator(self.spec)
 
@@ -100,7 +108,7 @@ class CheckUnit:
         if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
             client.close()
             return self.every(Status.NOT_EXERCISED, f"the target's profile says it does not implement {self.operation_id}"), client
-        bench = Workbench(client, environment.config.fixtures, environment.config.decisions)
+        bench = Workbench(client, environment.config.fixtures, environment.config.decisions, environment.pool)
         started = time.monotonic()
         try:
             results = self.body(environment, bench)

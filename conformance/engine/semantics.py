@@ -43,11 +43,9 @@ def tokens_path(account_id: str, token_id: str = "") -> str:
 
 
 def _create(bench: Workbench, account_id: str, body: dict[str, Any], json_body: Any = None) -> Exchange:
-    exchange = bench.client.request(
+    return bench.client.request(
         "POST", persons_path(account_id), json_body=body if json_body is None else json_body, operation_id="create_person"
     )
-    bench.keep(account_id, exchange)
-    return exchange
 
 
 def _update(bench: Workbench, account_id: str, person_id: str, body: dict[str, Any]) -> Exchange:
@@ -563,7 +561,6 @@ def idempotent_replays(bench: Workbench, judge: Judge) -> None:
         exchange = bench.client.request(
             "POST", persons_path(on), json_body=sent, idempotency_key=key, operation_id="create_person"
         )
-        bench.keep(on, exchange)
         return exchange
 
     first = judge.ok("replay-returns-first", create(account_id, body), "create person")
@@ -642,7 +639,6 @@ def invalid_requests_are_refused(bench: Workbench, judge: Judge) -> None:
     unversioned = bench.client.request(
         "POST", persons_path(account_id), json_body={"given_name": "Invalid"}, versioned=False, operation_id="create_person"
     )
-    bench.keep(account_id, unversioned)
     judge.expect("missing-stripe-version", refused(unversioned), _answer(unversioned))
     listed = _listed_ids(bench, account_id)
     judge.expect("nothing-stored", listed == [], f"listed after the refused requests: {listed}")
@@ -678,8 +674,6 @@ def minimal_requests_succeed(bench: Workbench, judge: Judge) -> None:
     for operation_id in judge.check.assertions:  # delete last: the others use the person
         method, target, body = probes[operation_id]
         answer = bench.client.request(method, target, json_body=body, operation_id=operation_id)
-        if operation_id == "create_person":
-            bench.keep(account_id, answer)
         judge.expect(operation_id, answer.status == 200 and isinstance(answer.json, dict), _answer(answer))
 
 
@@ -730,8 +724,6 @@ def publishable_keys_are_refused(bench: Workbench, judge: Judge) -> None:
     for operation_id in judge.check.assertions:
         method, target, body = probes[operation_id]
         answer = bench.client.request(method, target, json_body=body, key=key, operation_id=operation_id)
-        if operation_id == "create_person":
-            bench.keep(account_id, answer)
         judge.expect(operation_id, answer.status == 401 and bool(_error(answer)), _answer(answer))
 
 

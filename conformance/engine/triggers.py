@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from conformance.engine.accounts import AccountPool, Lease, NoPoolAccount, describe_kind
 from conformance.engine.client import ApiClient, Exchange
 from conformance.engine.untrusted import path, path_id
-from conformance.spec import Operation
+from conformance.spec import Operation, setup_operations
 
 # Values that provoke configuration-dependent codes on the embedded reference server
 # (docs/reference-server.md); a target profile replaces them for another implementation.
@@ -89,13 +91,18 @@ class Candidate:
 
 @dataclass
 class Workbench:
-    """Setup helpers over one client; remembers what it created so that it can be cleaned up."""
+    """Setup helpers over one client; remembers what it created so that it can be cleaned up.
+
+    Accounts come from the target's pool when its profile gives one (leased, never created or closed),
+    else they are created through the set-up document's create_account, unless the profile forbids it."""
 
     client: ApiClient
     fixtures: dict[str, Any]
     decisions: Mapping[str, Any] = field(default_factory=dict)  # the target's stated choices (or `any`)
+    pool: AccountPool | None = None
+    setup: Mapping[str, Operation] = field(default_factory=setup_operations)
     created_accounts: list[str] = field(default_factory=list)
-    created_persons: list[tuple[str, str]] = field(default_factory=list)
+    leases: list[Lease] = field(default_factory=list)
 
     def fixture(self, name: str) -> Any:
         value = self.fixtures.get(name)
@@ -113,13 +120,32 @@ class Workbench:
             raise SetupFailed(what, exchange)
         return exchange.json
 
+    def set_up(self, operation_id: str, account_id: str = "", **request: Any) -> Exchange:
+        """One call of the set-up document (spec/setup.yaml)."""
+        operation = self.setup[operation_id]
+        return self.client.request(operation.method.upper(), path_of(operation, account_id), **request)
+
     def account(self, country: str | None = "us", entity_type: str = "company") -> str:
+        if self.pool is not None:
+            try:
+                lease = self.pool.lease(entity_type, country, self.leases)
+            except NoPoolAccount as exc:
+                raise NotExercised(str(exc)) from exc
+            self.leases.append(lease)
+            return lease.account.id
+        if not self.fixtures.get("can_create_accounts", True):
+            raise NotExercised(
+                f"needs an account ({describe_kind(entity_type, country)}): the profile allows no account creation"
+                " (can_create_accounts: false) and gives no accounts pool"
+            )
         identity: dict[str, Any] = {"entity_type": entity_type}
         if country:
             identity["country"] = country
-        created = self._ok(
-            "create account", self.client.request("POST", "/v2/core/accounts", json_body={"identity": identity})
-        )
+        exchange = self.set_up("create_account", json_body={"identity": identity})
+        if exchange.status in (404, 405):
+            hint = "spec/setup.yaml; a target without it needs an accounts pool in its profile"
+            raise SetupFailed(f"create account ({hint})", exchange)
+        created = self._ok("create account", exchange)
         self.created_accounts.append(created["id"])
         return created["id"]
 
@@ -127,14 +153,18 @@ class Workbench:
         exchange = self.client.request(
             "POST", path("/v2/core/accounts/{}/persons", account_id), json_body=body, operation_id="create_person"
         )
-        created = self._ok("create person", exchange)
-        self.created_persons.append((account_id, created["id"]))
-        return created["id"]
+        return self._ok("create person", exchange)["id"]
 
-    def keep(self, account_id: str, exchange: Exchange) -> None:
-        """Remember a person an answer created (if it did), so that clean-up deletes it."""
-        if exchange.status == 200 and isinstance(exchange.json, dict) and isinstance(exchange.json.get("id"), str):
-            self.created_persons.append((account_id, exchange.json["id"]))
+    def created_persons(self) -> list[tuple[str, str]]:
+        """(account, person) of every person a create through this workbench's client answered, whatever sent it
+        (a setup step, a check, a scenario's probe, fuzzing): on a pool account, each one must be deleted."""
+        created: dict[tuple[str, str], None] = {}
+        for exchange in self.client.exchanges:
+            where = PERSONS_COLLECTION.match(urlsplit(exchange.url).path) if exchange.method == "POST" else None
+            body = exchange.json if where and exchange.status == 200 else None
+            if isinstance(body, dict) and isinstance(body.get("id"), str):
+                created[(unquote(where.group(1)), body["id"])] = None
+        return list(created)
 
     def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
         exchange = self.client.request(
@@ -150,9 +180,7 @@ class Workbench:
         if value := self.fixtures.get(f"v1_{kind}"):
             return value
         self.fixture("can_create_v1_objects")
-        return self._ok(
-            f"create v1 {kind}", self.client.request("POST", f"/v1/{kind}s", form={"description": "conformance"})
-        )["id"]
+        return self._ok(f"create v1 {kind}", self.set_up(f"create_v1_{kind}", form={"description": "conformance"}))["id"]
 
     def v1_person_token(self) -> str:
         exchange = self.client.request(
@@ -161,19 +189,26 @@ class Workbench:
         return self._ok("create v1 person token", exchange)["id"]
 
     def cleanup(self) -> None:
-        """Delete the persons and close the accounts this workbench created; failures are ignored, and
-        an id that cannot be placed in a path names nothing the suite can remove."""
-        removals = [("DELETE", "/v2/core/accounts/{}/persons/{}", ids) for ids in reversed(self.created_persons)]
-        removals += [
-            ("POST", "/v2/core/accounts/{}/close", (account_id,)) for account_id in reversed(self.created_accounts)
-        ]
-        for method, template, ids in removals:
-            try:
-                self.client.request(method, path(template, *ids))
-            except Exception:  # noqa: BLE001 - clean-up is best effort: it never ends a run, whatever the target did
-                continue
-        self.created_persons.clear()
+        """Delete the persons and close the accounts this workbench created, then give its leased accounts
+        back; failures are ignored, and an id that cannot be placed in a path names nothing to remove."""
+        for account_id, person_id in reversed(self.created_persons()):
+            _quietly(lambda: self.client.request("DELETE", path("/v2/core/accounts/{}/persons/{}", account_id, person_id)))
+        for account_id in reversed(self.created_accounts):
+            _quietly(lambda: self.set_up("close_account", account_id))
+        for lease in self.leases:
+            lease.release()
         self.created_accounts.clear()
+        self.leases.clear()
+
+
+PERSONS_COLLECTION = re.compile(r"^/v2/core/accounts/([^/]+)/persons/?$")
+
+
+def _quietly(remove: Callable[[], Any]) -> None:
+    try:
+        remove()
+    except Exception:  # noqa: BLE001 - clean-up is best effort: it never ends a run, whatever the target did
+        pass
 
 
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")

@@ -31,7 +31,7 @@ from conformance.reference.auth import Caller, KeyRegistry
 from conformance.reference.errors import ApiError
 from conformance.reference.formdata import decode_form
 from conformance.reference.service import Service
-from conformance.spec import operations, schema_validator
+from conformance.spec import operations, schema_validator, setup_operations
 from conformance.spec.catalog import HTTP_METHODS, api_version, resolve
 from conformance.spec.openapi_core_io import SpecRequest, describe, leaf_errors, schema_errors
 
@@ -106,27 +106,33 @@ class ReferenceApp:
 
     # ------------------------------------------------------------------ routing
     def _routes(self) -> list[Route]:
-        persons = "/v2/core/accounts/{account_id}/persons"
-        tokens = "/v2/core/accounts/{account_id}/person_tokens"
-        table: list[tuple[str, str, str | None, Handler]] = [
-            ("POST", tokens, "create_person_token", lambda s, c: s.create_person_token(c.caller, c.path["account_id"], c.body, {"ip": c.client_ip, "user_agent": c.user_agent}, c.idempotency_key)),
-            ("GET", tokens + "/{id}", "retrieve_person_token", lambda s, c: s.retrieve_person_token(c.caller, c.path["account_id"], c.path["id"])),
-            ("GET", persons, "list_persons", lambda s, c: s.list_persons(c.caller, c.path["account_id"], c.query.get("limit"), c.query.get("page"), c.origin)),
-            ("POST", persons, "create_person", lambda s, c: s.create_person(c.caller, c.path["account_id"], c.body, c.idempotency_key)),
-            ("GET", persons + "/{id}", "retrieve_person", lambda s, c: s.retrieve_person(c.caller, c.path["account_id"], c.path["id"])),
-            ("POST", persons + "/{id}", "update_person", lambda s, c: s.update_person(c.caller, c.path["account_id"], c.path["id"], c.body, c.idempotency_key)),
-            ("DELETE", persons + "/{id}", "delete_person", lambda s, c: s.delete_person(c.caller, c.path["account_id"], c.path["id"], c.idempotency_key)),
-            ("POST", "/v1/tokens", "create_token", lambda s, c: s.create_token(c.caller, c.body, c.client_ip, c.idempotency_key)),
-            ("GET", "/v1/tokens/{token}", "retrieve_token", lambda s, c: s.retrieve_token(c.caller, c.path["token"], c.query.get("expand", []))),
-            # Setup calls, modelled on the real API (not part of the conformance spec).
-            ("POST", "/v2/core/accounts", None, lambda s, c: s.create_account(c.caller, c.body)),
-            ("POST", "/v2/core/accounts/{account_id}/close", None, lambda s, c: s.close_account(c.caller, c.path["account_id"])),
-            ("POST", "/v1/accounts", None, lambda s, c: s.create_v1_object(c.caller, "account")),
-            ("POST", "/v1/customers", None, lambda s, c: s.create_v1_object(c.caller, "customer")),
-        ]
+        """One route per operation of the spec and of the set-up document, each path as the documents give it."""
+        handlers: dict[str, Handler] = {
+            "create_person_token": lambda s, c: s.create_person_token(
+                c.caller, c.path["account_id"], c.body, {"ip": c.client_ip, "user_agent": c.user_agent}, c.idempotency_key
+            ),
+            "retrieve_person_token": lambda s, c: s.retrieve_person_token(c.caller, c.path["account_id"], c.path["id"]),
+            "list_persons": lambda s, c: s.list_persons(
+                c.caller, c.path["account_id"], c.query.get("limit"), c.query.get("page"), c.origin
+            ),
+            "create_person": lambda s, c: s.create_person(c.caller, c.path["account_id"], c.body, c.idempotency_key),
+            "retrieve_person": lambda s, c: s.retrieve_person(c.caller, c.path["account_id"], c.path["id"]),
+            "update_person": lambda s, c: s.update_person(
+                c.caller, c.path["account_id"], c.path["id"], c.body, c.idempotency_key
+            ),
+            "delete_person": lambda s, c: s.delete_person(c.caller, c.path["account_id"], c.path["id"], c.idempotency_key),
+            "create_token": lambda s, c: s.create_token(c.caller, c.body, c.client_ip, c.idempotency_key),
+            "retrieve_token": lambda s, c: s.retrieve_token(c.caller, c.path["token"], c.query.get("expand", [])),
+            # Set-up calls (spec/setup.yaml), modelled on the real API: served, not validated as the contract is.
+            "create_account": lambda s, c: s.create_account(c.caller, c.body),
+            "close_account": lambda s, c: s.close_account(c.caller, c.path["account_id"]),
+            "create_v1_account": lambda s, c: s.create_v1_object(c.caller, "account"),
+            "create_v1_customer": lambda s, c: s.create_v1_object(c.caller, "customer"),
+        }
         by_path: dict[str, dict[str, tuple[str | None, Handler]]] = {}
-        for method, path, operation_id, handler in table:
-            by_path.setdefault(path, {})[method] = (operation_id, handler)
+        for operation in (*self.operations.values(), *setup_operations().values()):
+            contract = operation.operation_id if operation.operation_id in self.operations else None
+            by_path.setdefault(operation.path, {})[operation.method.upper()] = (contract, handlers[operation.operation_id])
         return [Route(path, self._endpoint(methods), methods=list(methods)) for path, methods in by_path.items()]
 
     def _endpoint(self, methods: dict[str, tuple[str | None, Handler]]) -> Callable[[Request], Awaitable[Response]]:

@@ -3,6 +3,7 @@
 from conformance.spec.catalog import DocumentedError, Operation, operations
 from conformance.spec.loader import SpecError, default_spec_path, load_spec
 from conformance.spec.schemas import schema_validator
+from conformance.spec.setup import setup_operations
 
 __all__ = [
     "DocumentedError",
@@ -12,4 +13,5 @@ __all__ = [
     "load_spec",
     "operations",
     "schema_validator",
+    "setup_operations",
 ]

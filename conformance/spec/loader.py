@@ -14,6 +14,8 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 _REPO_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 _BUNDLED_SPEC = Path(__file__).resolve().parent / "openapi.yaml"
+_REPO_SETUP = _REPO_SPEC.with_name("setup.yaml")
+_BUNDLED_SETUP = _BUNDLED_SPEC.with_name("setup.yaml")
 
 
 class SpecError(Exception):
@@ -35,6 +37,13 @@ def default_spec_path() -> Path:
     if env := os.environ.get("CONFORMANCE_SPEC"):
         return Path(env)
     return _REPO_SPEC if _REPO_SPEC.exists() else _BUNDLED_SPEC
+
+
+def default_setup_path() -> Path:
+    """The companion document of the set-up calls: `CONFORMANCE_SETUP_SPEC` if set, else spec/setup.yaml."""
+    if env := os.environ.get("CONFORMANCE_SETUP_SPEC"):
+        return Path(env)
+    return _REPO_SETUP if _REPO_SETUP.exists() else _BUNDLED_SETUP
 
 
 @functools.lru_cache(maxsize=8)
@@ -61,3 +70,8 @@ def load_spec(path: Path | str | None = None) -> dict[str, Any]:
     """The validated OpenAPI document, read and validated once per path; each call gets its own copy,
     because some libraries edit the dict they are given (schemathesis rewrites links in place)."""
     return copy.deepcopy(_load(Path(path) if path is not None else default_spec_path()))
+
+
+def load_setup_spec(path: Path | str | None = None) -> dict[str, Any]:
+    """The validated companion document of the set-up calls (spec/setup.yaml)."""
+    return copy.deepcopy(_load(Path(path) if path is not None else default_setup_path()))

@@ -1,0 +1,121 @@
+"""A profile's pool of existing accounts, leased to one check at a time.
+
+A target where the suite may not create accounts (a mock of the spec, an implementation of the
+persons endpoints alone, a sandbox where hundreds of new accounts per run are unwelcome) lists
+accounts it already has, by entity type and country. A check leases the accounts it needs and
+gives them back at its clean-up, after deleting the persons it created, so that checks that share
+an account never see each other's persons. Leases are file locks: they hold across the threads of
+a run and across pytest-xdist workers or shards on one machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+LEASE_POLL_SECONDS = 0.05
+ACCOUNT_ID = re.compile(r"[!-~]{1,255}", re.ASCII)
+
+
+class PoolError(ValueError):
+    """The profile's `accounts` pool is malformed; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class PoolAccount:
+    id: str
+    entity_type: str
+    country: str | None  # lower case; None for an account without an identity country
+
+    @property
+    def kind(self) -> str:
+        return describe_kind(self.entity_type, self.country)
+
+
+def describe_kind(entity_type: str, country: str | None) -> str:
+    return f"{entity_type}, {country.upper()}" if country else f"{entity_type}, no country"
+
+
+def parse_pool(raw: Any, entity_types: tuple[str, ...]) -> tuple[PoolAccount, ...]:
+    """The pool from a profile: a list of `{id, entity_type, country}` (country null or left out: none)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise PoolError("accounts must be a list of {id, entity_type, country} entries")
+    pool: list[PoolAccount] = []
+    for index, entry in enumerate(raw):
+        where = f"accounts[{index}]"
+        if not isinstance(entry, dict) or set(entry) - {"id", "entity_type", "country"}:
+            raise PoolError(f"{where} must be a mapping with id, entity_type and country, got {entry!r}")
+        account_id = entry.get("id")
+        if not (isinstance(account_id, str) and ACCOUNT_ID.fullmatch(account_id)) or set(account_id) & set("/?#"):
+            raise PoolError(f"{where}.id must be an account id (1 to 255 visible ASCII characters, no /?#), got {account_id!r}")
+        entity_type = entry.get("entity_type", "company")
+        if entity_type not in entity_types:
+            raise PoolError(f"{where}.entity_type must be one of {', '.join(entity_types)}, got {entity_type!r}")
+        country = entry.get("country")
+        if country is not None and not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
+            raise PoolError(f"{where}.country must be a two-letter country code or null, got {country!r}")
+        if any(known.id == account_id for known in pool):
+            raise PoolError(f"{where}: account {account_id} is listed twice")
+        pool.append(PoolAccount(account_id, entity_type, country.lower() if country else None))
+    return tuple(pool)
+
+
+class NoPoolAccount(Exception):
+    """No account of the kind can be leased; the message says why."""
+
+
+class AccountPool:
+    """Exclusive leases on a pool's accounts."""
+
+    def __init__(self, accounts: tuple[PoolAccount, ...], wait_seconds: float, lock_dir: Path | None = None) -> None:
+        self.accounts = accounts
+        self.wait_seconds = wait_seconds
+        self.lock_dir = lock_dir or Path(tempfile.gettempdir()) / "conformance-account-leases"
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+
+    def _lock(self, account: PoolAccount) -> FileLock:
+        name = hashlib.sha256(account.id.encode()).hexdigest()[:24]
+        return FileLock(self.lock_dir / f"{name}.lock", thread_local=False, is_singleton=False)
+
+    def lease(self, entity_type: str, country: str | None, held: list[Lease]) -> Lease:
+        """A free account of the kind, waiting up to `wait_seconds` for one; `held` are the caller's leases."""
+        country = country.lower() if country else None
+        kind = describe_kind(entity_type, country)
+        matching = [a for a in self.accounts if (a.entity_type, a.country) == (entity_type, country)]
+        candidates = [a for a in matching if all(lease.account != a for lease in held)]
+        if not candidates:
+            have = f"has {len(matching)}, and this check needs {len(matching) + 1} at once" if matching else "has none"
+            raise NoPoolAccount(f"needs an account ({kind}): the profile's accounts pool {have}")
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            for account in candidates:
+                lock = self._lock(account)
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    continue
+                return Lease(account, lock)
+            if time.monotonic() >= deadline:
+                raise NoPoolAccount(
+                    f"needs an account ({kind}): the pool's {len(candidates)} stayed leased to other checks for "
+                    f"{self.wait_seconds:g} s (give the pool more accounts of the kind, or run fewer workers)"
+                )
+            time.sleep(LEASE_POLL_SECONDS)
+
+
+@dataclass
+class Lease:
+    account: PoolAccount
+    lock: FileLock
+
+    def release(self) -> None:
+        self.lock.release()
