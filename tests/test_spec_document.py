@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from pathlib import Path
 
 import pytest
 import schemathesis
+import yaml
 from openapi_core import OpenAPI
 
 from conformance.spec import SpecError, load_spec, operations
@@ -136,3 +138,40 @@ def test_a_broken_document_gets_a_clear_error(tmp_path, text, message):
 def test_a_missing_document_gets_a_clear_error(tmp_path):
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(tmp_path / "absent.yaml")
+
+
+class _StrictYaml(yaml.SafeLoader):
+    """YAML 1.2 as other tools read it: no merge keys (a YAML 1.1 extension), no duplicate keys."""
+
+
+def _mapping_without_merges(loader: _StrictYaml, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    keys = [loader.construct_object(key) for key, _ in node.value]
+    if "<<" in keys:
+        raise AssertionError(f"a merge key at line {node.start_mark.line + 1}: tools reading YAML 1.2 (Prism) drop it")
+    repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise AssertionError(f"keys given twice at line {node.start_mark.line + 1}: {repeated}")
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictYaml.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_merges)
+
+
+@pytest.mark.parametrize("name", ["openapi.yaml", "setup.yaml"])
+def test_the_documents_read_the_same_in_any_yaml_parser(name: str) -> None:
+    # A merge key made Prism read create_person without its common members and refuse given_name.
+    text = (Path(__file__).resolve().parents[1] / "spec" / name).read_text(encoding="utf-8")
+    assert yaml.load(text, Loader=_StrictYaml) == yaml.safe_load(text)  # noqa: S506 - a SafeLoader subclass
+
+
+def test_the_set_up_document_names_the_calls_the_suite_makes() -> None:
+    from conformance.spec.setup import entity_types, setup_operations
+
+    found = {op.operation_id: (op.method, op.path) for op in setup_operations().values()}
+    assert found == {
+        "create_account": ("post", "/v2/core/accounts"),
+        "close_account": ("post", "/v2/core/accounts/{account_id}/close"),
+        "create_v1_account": ("post", "/v1/accounts"),
+        "create_v1_customer": ("post", "/v1/customers"),
+    }
+    assert entity_types() == ("company", "individual", "non_profit", "government_entity")
