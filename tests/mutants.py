@@ -56,6 +56,9 @@ class Mutant:
     fixtures: dict[str, Any] = field(default_factory=dict)
 
 
+RUN_OPTIONS = {"rate_limit_per_second"}
+
+
 def reference_target(config: Any, overrides: dict[str, Any] | None = None) -> Any:
     """`config` (for a server started by a test) with the reference server's fixtures, and its default decisions
     stated, so that a fault against them is caught; token_expired is not waited for unless `overrides` say so."""
@@ -63,7 +66,9 @@ def reference_target(config: Any, overrides: dict[str, Any] | None = None) -> An
     from conformance.spec.decisions import decisions, defaults
 
     declared = decisions(load_spec())
-    overrides = overrides or {}
+    overrides = dict(overrides or {})
+    for option in RUN_OPTIONS & set(overrides):  # what the target's profile declares beside fixtures and decisions
+        setattr(config, option, overrides.pop(option))
     config.fixtures = {**REFERENCE_FIXTURES, "max_wait_seconds": 0}
     config.fixtures.update({name: value for name, value in overrides.items() if name not in declared})
     config.decisions = {**defaults(load_spec()), **{name: value for name, value in overrides.items() if name in declared}}
@@ -845,6 +850,9 @@ BLIND_SPOTS = (  # faults no check noticed before the negative, positive, key an
        (INVALID,), middleware=_mw(answer_request(_malformed_json_as_500))),
     _m("deleted_persons_listed", "deleted persons are still listed (retrieve answers 404)",
        (DELETE_404,), service_class=DeletedStillListed),
+    _m("declared_rate_limit_not_enforced", "a per-account limit declared as 20/s is enforced at 2,000/s only",
+       (code("list_persons", "account_rate_limit_exceeded"), code("create_person", "account_rate_limit_exceeded")),
+       {"rate_limited_account": None, "rate_limit_per_second": 20}, settings=Settings.deciding(rate_limit=2000)),
 )
 MUTANTS = MUTANTS + BLIND_SPOTS
 

@@ -263,6 +263,7 @@ class ApiClient:
         authorize: bool = True,
         versioned: bool = True,  # False: a v2 request without Stripe-Version
         retry_rate_limited: bool = True,
+        paced: bool = True,  # False: not held to the profile's pace (a rate-limit burst the profile asked for)
     ) -> Exchange:
         try:
             url = self._url(path)
@@ -294,7 +295,8 @@ class ApiClient:
             request_body=redact(content.decode("utf-8", "replace")) if content is not None else None,
         )
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-            self._wait_for_pace()
+            if paced:
+                self._wait_for_pace()
             started = time.monotonic()
             try:
                 self._receive(exchange, method, url, content, sent)

@@ -50,6 +50,7 @@ class RunConfig:
     reference_decisions: dict[str, Any] = field(default_factory=dict)  # the embedded server's choices
     min_exercised: float | None = None  # percent of results that must be exercised; None: 100 embedded, else 0
     accounts: tuple[PoolAccount, ...] = ()  # existing accounts to lease instead of creating any
+    rate_limit_per_second: float | None = None  # the target's per-account limit: a bounded burst provokes it
 
     @property
     def embedded(self) -> bool:
@@ -76,7 +77,7 @@ def _profile(path: Path) -> dict[str, Any]:
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
     unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "triggers", "capabilities",
                            "pace", "timeout", "max_examples", "description", "redact_pii", "decisions", "coverage",
-                           "accounts"}
+                           "accounts", "rate_limit_per_second"}
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
@@ -125,6 +126,11 @@ def _typed(name: str, value: Any) -> Any:
             if not 0 <= number <= 100:
                 raise ValueError
             return number
+        if name == "rate_limit_per_second":
+            number = float(value)
+            if not 0 < number <= 10_000:
+                raise ValueError
+            return number
         if name in ("pace", "timeout"):
             number = float(value)
             if number < 0 or (name == "timeout" and number == 0):
@@ -133,6 +139,8 @@ def _typed(name: str, value: Any) -> Any:
     except (TypeError, ValueError) as exc:
         if name == "shard":
             raise ConfigError(f"--shard takes i/n with 1 <= i <= n (e.g. 2/4), not {value!r}") from exc
+        if name == "rate_limit_per_second":
+            raise ConfigError(f"rate_limit_per_second is a number of requests above 0 (at most 10,000), not {value!r}") from exc
         if name == "min_exercised":
             raise ConfigError(f"min_exercised is a percent from 0 to 100, not {value!r}") from exc
         raise ConfigError(f"{name} must be a {'positive ' if name != 'seed' else ''}number, not {value!r}") from exc

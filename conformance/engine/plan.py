@@ -108,7 +108,13 @@ class CheckUnit:
         if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
             client.close()
             return self.every(Status.NOT_EXERCISED, f"the target's profile says it does not implement {self.operation_id}"), client
-        bench = Workbench(client, environment.config.fixtures, environment.config.decisions, environment.pool)
+        bench = Workbench(
+            client,
+            environment.config.fixtures,
+            environment.config.decisions,
+            environment.pool,
+            environment.config.rate_limit_per_second,
+        )
         started = time.monotonic()
         try:
             results = self.body(environment, bench)

@@ -8,6 +8,7 @@ is missing, the trigger raises `NotExercised` with the reason.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import time
@@ -19,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from conformance.engine.accounts import AccountPool, Lease, NoPoolAccount, describe_kind
 from conformance.engine.client import ApiClient, Exchange
-from conformance.engine.untrusted import path, path_id
+from conformance.engine.untrusted import path, path_id, retry_after
 from conformance.spec import Operation, setup_operations
 
 # Values that provoke configuration-dependent codes on the embedded reference server
@@ -69,6 +70,8 @@ class Probe:
     idempotency_key: str | None = None
     # Some codes need the same request twice (token reuse, idempotency conflict): sent first, its answer not judged.
     before: tuple[Probe, ...] = ()
+    # A rate-limit burst: sent up to this many times, unpaced, until the first 429 (which is judged).
+    burst: int = 1
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Workbench:
     fixtures: dict[str, Any]
     decisions: Mapping[str, Any] = field(default_factory=dict)  # the target's stated choices (or `any`)
     pool: AccountPool | None = None
+    rate_limit_per_second: float | None = None  # the target's declared per-account limit (profile)
     setup: Mapping[str, Operation] = field(default_factory=setup_operations)
     created_accounts: list[str] = field(default_factory=list)
     leases: list[Lease] = field(default_factory=list)
@@ -442,6 +446,22 @@ def _country_mismatch_on_individual(bench: Workbench, operation: Operation) -> P
     return Probe("POST", path_of(operation, account_id, person_id), json_body={"address": {"country": "CA"}})
 
 
+# A burst is capped in requests and in time, whatever the profile declares.
+MAX_BURST_REQUESTS = 500
+BURST_SECONDS = 10.0
+
+
+def _burst_beyond_limit(bench: Workbench, operation: Operation) -> Probe:
+    """A plain call sent about twice the declared per-account limit, unpaced: on a target that enforces the limit,
+    one of them is refused. Run only when the profile declares `rate_limit_per_second`."""
+    limit = bench.rate_limit_per_second
+    if not limit:
+        raise NotExercised("the profile declares no per-account limit (rate_limit_per_second): no burst is sent unasked")
+    probe = baseline(bench, operation, bench.account())
+    count = min(MAX_BURST_REQUESTS, math.ceil(2 * limit) + 2)
+    return Probe(probe.method, probe.path, json_body=probe.json_body, key=probe.key, burst=count)
+
+
 TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
     # platform and account configuration
     "platform_registration_required": _with_key("platform_unregistered_key"),
@@ -449,7 +469,10 @@ TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
     "accounts_v2_access_blocked": _with_key("platform_v2_blocked_key"),
     "person_token_required": _token_required,
     "account_not_yet_compatible_with_v2": _on_fixture_account("not_v2_compatible_account"),
-    "account_rate_limit_exceeded": _on_fixture_account("rate_limited_account"),
+    "account_rate_limit_exceeded": (
+        Candidate("a fixture account that is rate limited", _on_fixture_account("rate_limited_account")),
+        Candidate("a burst beyond the declared per-account limit", _burst_beyond_limit),
+    ),
     "v1_account_instead_of_v2_account": _on_v1_object("account"),
     "v1_customer_instead_of_v2_account": _on_v1_object("customer"),
     "immutable_identity_param": _immutable_identity,
@@ -589,13 +612,36 @@ def send(bench: Workbench, probe: Probe, operation_id: str) -> Exchange:
     """Send a probe (and what must precede it) and return the judged exchange."""
     for earlier in probe.before:
         send(bench, earlier, operation_id)
-    return bench.client.request(
-        probe.method,
-        probe.path,
-        json_body=probe.json_body,
-        form=probe.form,
-        key=probe.key,
-        idempotency_key=probe.idempotency_key,
-        operation_id=operation_id,
-        retry_rate_limited=False,
-    )
+    started = time.monotonic()
+    for sent in range(1, probe.burst + 1):
+        exchange = bench.client.request(
+            probe.method,
+            probe.path,
+            json_body=probe.json_body,
+            form=probe.form,
+            key=probe.key,
+            idempotency_key=probe.idempotency_key,
+            operation_id=operation_id,
+            retry_rate_limited=False,
+            paced=probe.burst == 1,
+        )
+        if probe.burst == 1 or exchange.status == 429 or exchange.status is None:
+            break
+        if time.monotonic() - started > BURST_SECONDS:
+            break
+    if probe.burst > 1:
+        _after_burst(bench, exchange, sent, time.monotonic() - started)
+    return exchange
+
+
+def _after_burst(bench: Workbench, last: Exchange, sent: int, elapsed: float) -> None:
+    """Honour the refusal's Retry-After, so that clean-up and later checks are not refused in turn; or, without one,
+    say whether the burst outran the declared limit at all (a slow target or link cannot show a limit)."""
+    if last.status == 429:
+        time.sleep(retry_after(last.response_headers.get("retry-after"), cap=BURST_SECONDS))
+        return
+    limit = float(bench.rate_limit_per_second or 0)
+    if last.status is not None and sent / max(elapsed, 1e-3) <= limit:
+        raise NotExercised(
+            f"a burst of {sent} requests took {elapsed:.1f} s, no faster than the declared {limit:g} per second"
+        )
