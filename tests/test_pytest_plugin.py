@@ -193,3 +193,16 @@ def test_redact_pii_masks_personal_data_in_what_failures_print(run: Callable[...
                      "--conformance-only", "semantics", "-k", "retrieve-returns-what-was-created", "--conformance-redact-pii", "-vv")
     assert result.parseoutcomes().get("failed") == 2
     assert planted_in(_output(result)) == [] and "[redacted]" in _output(result)
+
+
+def test_xdist_workers_lease_a_pool_without_sharing_an_account(run: Callable[..., pytest.RunResult], pytester: pytest.Pytester) -> None:
+    """Two worker processes, a small pool: the leases hold across processes, so the list checks see only their own persons."""
+    from tests.test_account_pool import KINDS, _pool
+
+    with RunningServer() as server:
+        pool = _pool(server.url)
+        profile = _profile(pytester, accounts=pool, fixtures={**REFERENCE_FIXTURES, "can_create_accounts": False})
+        result = run("--conformance-base-url", server.url, "--conformance-api-key", "sk_test_reference_secret",
+                     "--conformance-profile", profile, "--conformance-only", "semantics", "-n", "2", "-v")
+    result.assert_outcomes(passed=SEMANTIC_CHECKS)
+    assert len(pool) == sum(KINDS.values())
