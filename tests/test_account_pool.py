@@ -94,6 +94,7 @@ def test_with_a_pool_the_suite_creates_and_closes_no_account_and_every_check_pas
     left = {entry["id"]: client.request("GET", f"/v2/core/accounts/{entry['id']}/persons").json["data"] for entry in pool}
     client.close()
     assert all(persons == [] for persons in left.values()), left  # every person a check created was deleted
+    assert run.target["accounts"] == f"a pool of {len(pool)} leased from the profile (none created or closed)"
 
 
 def test_without_a_pool_or_account_creation_the_checks_that_need_one_are_not_exercised(
@@ -114,6 +115,7 @@ def test_without_a_pool_or_account_creation_the_checks_that_need_one_are_not_exe
         " and gives no accounts pool") for r in skipped)
     assert not [call for call in log.requests if call == ("POST", "/v2/core/accounts")]
     assert "not exercised" in run.verdict
+    assert run.target["accounts"] == "none: the checks that need an account are not exercised"
 
 
 def _without_account_creation(app: Any) -> Any:

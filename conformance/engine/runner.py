@@ -200,7 +200,16 @@ def _target_facts(config: RunConfig, base_url: str) -> dict[str, Any]:
         "stripe_version": config.stripe_version,
         "profile": str(config.profile) if config.profile else None,
         "api_key": redact(config.api_key or ""),
+        "accounts": _accounts_fact(config),
     }
+
+
+def _accounts_fact(config: RunConfig) -> str:
+    if config.accounts:
+        return f"a pool of {len(config.accounts)} leased from the profile (none created or closed)"
+    if config.fixtures.get("can_create_accounts", True):
+        return "created and closed by each check"
+    return "none: the checks that need an account are not exercised"
 
 
 def _now() -> str:
