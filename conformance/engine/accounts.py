@@ -69,6 +69,16 @@ def parse_pool(raw: Any, entity_types: tuple[str, ...]) -> tuple[PoolAccount, ..
     return tuple(pool)
 
 
+def lease_directory() -> Path:
+    """Where leases are kept: one directory for every run on this machine, so that they exclude each other."""
+    directory = Path(tempfile.gettempdir()) / "conformance-account-leases"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PoolError(f"cannot keep account leases in {directory}: {exc.strerror or exc}") from exc
+    return directory
+
+
 class NoPoolAccount(Exception):
     """No account of the kind can be leased; the message says why."""
 
@@ -79,8 +89,7 @@ class AccountPool:
     def __init__(self, accounts: tuple[PoolAccount, ...], wait_seconds: float, lock_dir: Path | None = None) -> None:
         self.accounts = accounts
         self.wait_seconds = wait_seconds
-        self.lock_dir = lock_dir or Path(tempfile.gettempdir()) / "conformance-account-leases"
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        self.lock_dir = lock_dir or lease_directory()
 
     def _lock(self, account: PoolAccount) -> FileLock:
         name = hashlib.sha256(account.id.encode()).hexdigest()[:24]

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conformance.engine.accounts import PoolAccount, PoolError, parse_pool
+from conformance.engine.accounts import PoolAccount, PoolError, lease_directory, parse_pool
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.spec import catalog, load_spec
 from conformance.spec.setup import entity_types
@@ -186,6 +186,8 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
         config.decisions = _profile_decisions(config.profile, profile.get("decisions") or {})
         try:
             config.accounts = parse_pool(profile.get("accounts"), entity_types())
+            if config.accounts:
+                lease_directory()
         except PoolError as exc:
             raise ConfigError(f"the profile {config.profile}: {exc}") from exc
         coverage = profile.get("coverage") or {}
