@@ -420,19 +420,25 @@ def _dob_without_upper_bound(write: Any) -> str | None:
     return rules._date_of_birth(dataclasses.replace(write, settings=dataclasses.replace(write.settings, today=datetime.date.max)))
 
 
-def _merge_replacing_whole(existing: dict[str, Any], body: dict[str, Any], settings: Any = None) -> dict[str, Any]:
+def _merge_replacing_whole(
+    existing: dict[str, Any], body: dict[str, Any], settings: Any = None
+) -> dict[str, Any]:
     """An update that replaces the person by the body (keeping only what the server owns)."""
     kept = {name: existing[name] for name in ("id", "account", "livemode", "created", "updated") if name in existing}
     return {**kept, **copy.deepcopy(body)}
 
 
-def _merge_ignoring_null_metadata(existing: dict[str, Any], body: dict[str, Any], settings: Any = None) -> dict[str, Any]:
+def _merge_ignoring_null_metadata(
+    existing: dict[str, Any], body: dict[str, Any], settings: Any = None
+) -> dict[str, Any]:
     if isinstance(body.get("metadata"), dict):
         body = {**body, "metadata": {key: value for key, value in body["metadata"].items() if value is not None}}
     return rules.merge_person(existing, body, settings)
 
 
-def _merge_appending_arrays(existing: dict[str, Any], body: dict[str, Any], settings: Any = None) -> dict[str, Any]:
+def _merge_appending_arrays(
+    existing: dict[str, Any], body: dict[str, Any], settings: Any = None
+) -> dict[str, Any]:
     merged = rules.merge_person(existing, body, settings)
     for name, value in body.items():
         if isinstance(value, list) and isinstance(existing.get(name), list):

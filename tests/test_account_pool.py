@@ -85,13 +85,15 @@ def test_with_a_pool_the_suite_creates_and_closes_no_account_and_every_check_pas
 
     bad = [f"{r.check_id}: {r.status} {r.detail[:160]}" for r in run.results if r.status is not Status.PASSED]
     assert not bad
-    account_calls = [(m, p) for m, p in log.requests if m == "POST" and (p == "/v2/core/accounts" or p.endswith("/close"))]
+    account_calls = [
+        (m, p) for m, p in log.requests if m == "POST" and (p == "/v2/core/accounts" or p.endswith("/close"))
+    ]
     assert not account_calls
     used = {path.split("/")[4] for _, path in log.requests if path.startswith("/v2/core/accounts/")}
     leased = {(e["entity_type"], e["country"]) for e in pool if e["id"] in used}
     assert leased >= set(KINDS) - {("government_entity", "us")}  # the last candidate of its ladder, rarely reached
     client = ApiClient(server.url, KEY, stripe_version=api_version(load_spec()))
-    left = {entry["id"]: client.request("GET", f"/v2/core/accounts/{entry['id']}/persons").json["data"] for entry in pool}
+    left = {e["id"]: client.request("GET", f"/v2/core/accounts/{e['id']}/persons").json["data"] for e in pool}
     client.close()
     assert all(persons == [] for persons in left.values()), left  # every person a check created was deleted
     assert run.target["accounts"] == f"a pool of {len(pool)} leased from the profile (none created or closed)"
@@ -179,7 +181,8 @@ def test_a_leased_account_is_given_to_no_other_check_until_released(tmp_path: Pa
         other_process_view.lease("company", "us", [])
     with pytest.raises(NoPoolAccount, match="has 1, and this check needs 2 at once"):
         pool.lease("company", "us", [first])
-    with pytest.raises(NoPoolAccount, match=r"needs an account \(individual, US\): the profile's accounts pool has none"):
+    none = r"needs an account \(individual, US\): the profile's accounts pool has none"
+    with pytest.raises(NoPoolAccount, match=none):
         pool.lease("individual", "us", [])
 
     got: list[str] = []

@@ -195,8 +195,10 @@ def test_redact_pii_masks_personal_data_in_what_failures_print(run: Callable[...
     assert planted_in(_output(result)) == [] and "[redacted]" in _output(result)
 
 
-def test_xdist_workers_lease_a_pool_without_sharing_an_account(run: Callable[..., pytest.RunResult], pytester: pytest.Pytester) -> None:
-    """Two worker processes, a small pool: the leases hold across processes, so the list checks see only their own persons."""
+def test_xdist_workers_lease_a_pool_without_sharing_an_account(
+    run: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
+    """Two worker processes, a small pool: leases hold across processes, so list checks see only their own persons."""
     from tests.test_account_pool import KINDS, _pool
 
     with RunningServer() as server:

@@ -56,7 +56,8 @@ def parse_pool(raw: Any, entity_types: tuple[str, ...]) -> tuple[PoolAccount, ..
             raise PoolError(f"{where} must be a mapping with id, entity_type and country, got {entry!r}")
         account_id = entry.get("id")
         if not (isinstance(account_id, str) and ACCOUNT_ID.fullmatch(account_id)) or set(account_id) & set("/?#"):
-            raise PoolError(f"{where}.id must be an account id (1 to 255 visible ASCII characters, no /?#), got {account_id!r}")
+            shape = "1 to 255 visible ASCII characters, no /?#"
+            raise PoolError(f"{where}.id must be an account id ({shape}), got {account_id!r}")
         entity_type = entry.get("entity_type", "company")
         if entity_type not in entity_types:
             raise PoolError(f"{where}.entity_type must be one of {', '.join(entity_types)}, got {entity_type!r}")

@@ -140,7 +140,9 @@ def _typed(name: str, value: Any) -> Any:
         if name == "shard":
             raise ConfigError(f"--shard takes i/n with 1 <= i <= n (e.g. 2/4), not {value!r}") from exc
         if name == "rate_limit_per_second":
-            raise ConfigError(f"rate_limit_per_second is a number of requests above 0 (at most 10,000), not {value!r}") from exc
+            raise ConfigError(
+                f"rate_limit_per_second is a number of requests above 0 (at most 10,000), not {value!r}"
+            ) from exc
         if name == "min_exercised":
             raise ConfigError(f"min_exercised is a percent from 0 to 100, not {value!r}") from exc
         raise ConfigError(f"{name} must be a {'positive ' if name != 'seed' else ''}number, not {value!r}") from exc
@@ -249,7 +251,9 @@ def _checked(config: RunConfig) -> RunConfig:
         if config.api_key.startswith(("sk_live_", "rk_live_")) and not _loopback(parts.hostname) and not config.allow_live:
             raise ConfigError("refusing a live-mode key against a non-loopback target: the suite creates and deletes data; pass --allow-live to insist")
     if config.accounts and config.embedded:
-        raise ConfigError("an accounts pool names accounts of a target: give --base-url too (the embedded server starts empty)")
+        raise ConfigError(
+            "an accounts pool names accounts of a target: give --base-url too (the embedded server starts empty)"
+        )
     _fixture_types(config.fixtures)
     if config.publishable_key:
         config.fixtures.setdefault("publishable_key", config.publishable_key)

@@ -184,7 +184,8 @@ class Workbench:
         if value := self.fixtures.get(f"v1_{kind}"):
             return value
         self.fixture("can_create_v1_objects")
-        return self._ok(f"create v1 {kind}", self.set_up(f"create_v1_{kind}", form={"description": "conformance"}))["id"]
+        created = self.set_up(f"create_v1_{kind}", form={"description": "conformance"})
+        return self._ok(f"create v1 {kind}", created)["id"]
 
     def v1_person_token(self) -> str:
         exchange = self.client.request(
@@ -196,7 +197,8 @@ class Workbench:
         """Delete the persons and close the accounts this workbench created, then give its leased accounts
         back; failures are ignored, and an id that cannot be placed in a path names nothing to remove."""
         for account_id, person_id in reversed(self.created_persons()):
-            _quietly(lambda: self.client.request("DELETE", path("/v2/core/accounts/{}/persons/{}", account_id, person_id)))
+            template = "/v2/core/accounts/{}/persons/{}"
+            _quietly(lambda: self.client.request("DELETE", path(template, account_id, person_id)))
         for account_id in reversed(self.created_accounts):
             _quietly(lambda: self.set_up("close_account", account_id))
         for lease in self.leases:
@@ -456,7 +458,9 @@ def _burst_beyond_limit(bench: Workbench, operation: Operation) -> Probe:
     one of them is refused. Run only when the profile declares `rate_limit_per_second`."""
     limit = bench.rate_limit_per_second
     if not limit:
-        raise NotExercised("the profile declares no per-account limit (rate_limit_per_second): no burst is sent unasked")
+        raise NotExercised(
+            "the profile declares no per-account limit (rate_limit_per_second): no burst is sent unasked"
+        )
     probe = baseline(bench, operation, bench.account())
     count = min(MAX_BURST_REQUESTS, math.ceil(2 * limit) + 2)
     return Probe(probe.method, probe.path, json_body=probe.json_body, key=probe.key, burst=count)

@@ -109,7 +109,8 @@ class ReferenceApp:
         """One route per operation of the spec and of the set-up document, each path as the documents give it."""
         handlers: dict[str, Handler] = {
             "create_person_token": lambda s, c: s.create_person_token(
-                c.caller, c.path["account_id"], c.body, {"ip": c.client_ip, "user_agent": c.user_agent}, c.idempotency_key
+                c.caller, c.path["account_id"], c.body, {"ip": c.client_ip, "user_agent": c.user_agent},
+                c.idempotency_key,
             ),
             "retrieve_person_token": lambda s, c: s.retrieve_person_token(c.caller, c.path["account_id"], c.path["id"]),
             "list_persons": lambda s, c: s.list_persons(
@@ -120,7 +121,9 @@ class ReferenceApp:
             "update_person": lambda s, c: s.update_person(
                 c.caller, c.path["account_id"], c.path["id"], c.body, c.idempotency_key
             ),
-            "delete_person": lambda s, c: s.delete_person(c.caller, c.path["account_id"], c.path["id"], c.idempotency_key),
+            "delete_person": lambda s, c: s.delete_person(
+                c.caller, c.path["account_id"], c.path["id"], c.idempotency_key
+            ),
             "create_token": lambda s, c: s.create_token(c.caller, c.body, c.client_ip, c.idempotency_key),
             "retrieve_token": lambda s, c: s.retrieve_token(c.caller, c.path["token"], c.query.get("expand", [])),
             # Set-up calls (spec/setup.yaml), modelled on the real API: served, not validated as the contract is.
@@ -132,7 +135,8 @@ class ReferenceApp:
         by_path: dict[str, dict[str, tuple[str | None, Handler]]] = {}
         for operation in (*self.operations.values(), *setup_operations().values()):
             contract = operation.operation_id if operation.operation_id in self.operations else None
-            by_path.setdefault(operation.path, {})[operation.method.upper()] = (contract, handlers[operation.operation_id])
+            handler = handlers[operation.operation_id]
+            by_path.setdefault(operation.path, {})[operation.method.upper()] = (contract, handler)
         return [Route(path, self._endpoint(methods), methods=list(methods)) for path, methods in by_path.items()]
 
     def _endpoint(self, methods: dict[str, tuple[str | None, Handler]]) -> Callable[[Request], Awaitable[Response]]:
