@@ -629,9 +629,7 @@ def send(bench: Workbench, probe: Probe, operation_id: str) -> Exchange:
             retry_rate_limited=False,
             paced=probe.burst == 1,
         )
-        if probe.burst == 1 or exchange.status == 429 or exchange.status is None:
-            break
-        if time.monotonic() - started > BURST_SECONDS:
+        if exchange.status in (429, None) or time.monotonic() - started > BURST_SECONDS:
             break
     if probe.burst > 1:
         _after_burst(bench, exchange, sent, time.monotonic() - started)
