@@ -21,6 +21,7 @@ from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings
 from conformance.spec import load_spec
 from conformance.spec.catalog import api_version
+from tests.mutants import answer_request
 
 KEY = "sk_test_reference_secret"
 # Enough of each kind the suite asks for that two workers never wait on each other for long.
@@ -120,21 +121,15 @@ def test_without_a_pool_or_account_creation_the_checks_that_need_one_are_not_exe
     assert run.target["accounts"] == "none: the checks that need an account are not exercised"
 
 
-def _without_account_creation(app: Any) -> Any:
+def _no_account_creation(method: str, path: str, body: bytes) -> tuple[int, bytes] | None:
     """A target that implements the persons endpoints only: creating an account is a 404."""
-
-    async def served(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and (scope["method"], scope["path"]) == ("POST", "/v2/core/accounts"):
-            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
-            await send({"type": "http.response.body", "body": b"Not Found"})
-            return
-        await app(scope, receive, send)
-
-    return served
+    if (method, path) == ("POST", "/v2/core/accounts"):
+        return 404, b'{"error": {"type": "invalid_request_error"}}'
+    return None
 
 
 def test_a_target_without_the_set_up_calls_gets_an_error_that_points_at_the_pool(tmp_path: Path) -> None:
-    with RunningServer(ServerOptions(middleware=(_without_account_creation,))) as server:
+    with RunningServer(ServerOptions(middleware=(answer_request(_no_account_creation),))) as server:
         config = resolve_config(
             {"profile": str(_profile(tmp_path, server.url)), "api_key": KEY, "only": "semantics"}, environ={}
         )

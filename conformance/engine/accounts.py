@@ -34,10 +34,6 @@ class PoolAccount:
     entity_type: str
     country: str | None  # lower case; None for an account without an identity country
 
-    @property
-    def kind(self) -> str:
-        return describe_kind(self.entity_type, self.country)
-
 
 def describe_kind(entity_type: str, country: str | None) -> str:
     return f"{entity_type}, {country.upper()}" if country else f"{entity_type}, no country"
