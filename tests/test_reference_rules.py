@@ -13,13 +13,20 @@ import pytest
 
 from conformance.reference import rules
 from conformance.reference.errors import ApiError
-from conformance.reference.rules import AccountFacts, RuleSettings, check_person_token_alone, check_person_write, merge_person
+from conformance.reference.rules import (
+    AccountFacts,
+    PersonList,
+    RuleSettings,
+    check_person_token_alone,
+    check_person_write,
+    merge_person,
+)
 
 TODAY = datetime.date(2026, 11, 23)
 SETTINGS = RuleSettings(today=TODAY)
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reference-server.md"
 
-COMPANY = AccountFacts(id="acct_company", country="us", entity_type="company", persons=())
+COMPANY = AccountFacts(id="acct_company", country="us", entity_type="company", persons=PersonList())
 INDIVIDUAL = dataclasses.replace(COMPANY, id="acct_individual", entity_type="individual")
 NON_PROFIT = dataclasses.replace(COMPANY, id="acct_non_profit", entity_type="non_profit")
 GOVERNMENT = dataclasses.replace(COMPANY, id="acct_government", entity_type="government_entity")
@@ -43,7 +50,7 @@ TERMS = {"account": {"date": "2026-11-20T10:00:00.000Z", "ip": "203.0.113.7"}}
 
 
 def on(account: AccountFacts, *persons: dict) -> AccountFacts:
-    return dataclasses.replace(account, persons=persons)
+    return dataclasses.replace(account, persons=PersonList(persons))
 
 
 def us(**changes: Any) -> dict:

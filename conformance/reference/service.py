@@ -119,6 +119,7 @@ class _RateLimiter:
 class Service:
     def __init__(self, storage: Storage, settings: Settings | None = None, clock: Callable[[], float] = time.time) -> None:
         self.storage = storage
+        storage.index_persons(rules.person_marks)
         self.settings = settings or Settings()
         self.clock = clock
         spec = self.spec = apply_decisions(load_spec(), self.settings.decisions)  # its own limits, page URLs...
@@ -310,7 +311,7 @@ class Service:
         identity = account.get("identity") or {}
         return rules.AccountFacts(
             id=account["id"], country=identity.get("country"), entity_type=identity.get("entity_type", "company"),
-            persons=tuple(person for person in self.storage.persons_of(account["id"]) if person["id"] != exclude),
+            persons=self.storage.roster(account["id"], exclude),
         )
 
     def _rule_settings(self) -> rules.RuleSettings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS persons (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, account_id TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS persons_by_account ON persons (account_id, seq);
+CREATE TABLE IF NOT EXISTS person_marks (
+    account_id TEXT NOT NULL, mark TEXT NOT NULL, person_seq INTEGER NOT NULL,
+    PRIMARY KEY (account_id, mark, person_seq)
+);
+CREATE INDEX IF NOT EXISTS person_marks_by_person ON person_marks (person_seq);
 CREATE TABLE IF NOT EXISTS person_tokens (
     id TEXT PRIMARY KEY, account_id TEXT NOT NULL, data TEXT NOT NULL
 );
@@ -36,11 +41,19 @@ CREATE TABLE IF NOT EXISTS idempotency (
 """
 
 
+Marks = Callable[[dict[str, Any]], Set[str]]
+
+
 class Storage:
-    """Rows as JSON documents in SQLite (`:memory:` or a file that survives restarts)."""
+    """Rows as JSON documents in SQLite (`:memory:` or a file that survives restarts).
+
+    Persons carry marks (the domain's `person_marks`: roles, identity...) in an index of their own, so
+    that the account-wide rules find the persons they need without reading the whole account.
+    """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
+        self._marks: Marks = lambda person: frozenset()
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -86,21 +99,45 @@ class Storage:
         self._db.execute("INSERT OR REPLACE INTO accounts (id, kind, data) VALUES (?, ?, ?)", (account["id"], kind, json.dumps(data)))
 
     # -- persons
+    def index_persons(self, marks: Marks) -> None:
+        """Mark every person with `marks` from now on, and re-mark those stored (a file written by an
+        earlier version, or one whose marks have since changed)."""
+        with self.transaction():
+            self._marks = marks
+            self._db.execute("DELETE FROM person_marks")
+            for seq, data in self._db.execute("SELECT seq, data FROM persons").fetchall():
+                self._mark(seq, json.loads(data))
+
+    def _mark(self, seq: int, person: dict[str, Any]) -> None:
+        self._db.executemany(
+            "INSERT INTO person_marks (account_id, mark, person_seq) VALUES (?, ?, ?)",
+            [(person["account"], mark, seq) for mark in self._marks(person)],
+        )
+
     def get_person(self, account_id: str, person_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT data FROM persons WHERE id = ? AND account_id = ?", (person_id, account_id)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def persons_of(self, account_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT data FROM persons WHERE account_id = ? ORDER BY seq DESC", (account_id,))
-        return [json.loads(data) for (data,) in rows]
+    def roster(self, account_id: str, exclude: str | None = None) -> AccountRoster:
+        """The account's persons but `exclude`, as the rules ask for them."""
+        return AccountRoster(self._db, account_id, exclude or "")
 
     def insert_person(self, person: dict[str, Any]) -> None:
-        self._db.execute("INSERT INTO persons (id, account_id, data) VALUES (?, ?, ?)", (person["id"], person["account"], json.dumps(person)))
+        cursor = self._db.execute(
+            "INSERT INTO persons (id, account_id, data) VALUES (?, ?, ?)",
+            (person["id"], person["account"], json.dumps(person)),
+        )
+        self._mark(cursor.lastrowid, person)
 
     def update_person(self, person: dict[str, Any]) -> None:
-        self._db.execute("UPDATE persons SET data = ? WHERE id = ?", (json.dumps(person), person["id"]))
+        (seq,) = self._db.execute("SELECT seq FROM persons WHERE id = ?", (person["id"],)).fetchone()
+        self._db.execute("UPDATE persons SET data = ? WHERE seq = ?", (json.dumps(person), seq))
+        self._db.execute("DELETE FROM person_marks WHERE person_seq = ?", (seq,))
+        self._mark(seq, person)
 
     def delete_person(self, person_id: str) -> None:
+        marks = "DELETE FROM person_marks WHERE person_seq IN (SELECT seq FROM persons WHERE id = ?)"
+        self._db.execute(marks, (person_id,))
         self._db.execute("DELETE FROM persons WHERE id = ?", (person_id,))
 
     def page_of_persons(self, account_id: str, *, limit: int, after_seq: int | None, before_seq: int | None,
@@ -148,3 +185,23 @@ class Storage:
             "INSERT OR REPLACE INTO idempotency (scope, key, fingerprint, status, body) VALUES (?, ?, ?, ?, ?)",
             (scope, key, fingerprint, status, json.dumps(body)),
         )
+
+
+class AccountRoster:
+    """The rules' Roster, read from the person index inside the caller's transaction."""
+
+    def __init__(self, db: sqlite3.Connection, account_id: str, exclude: str) -> None:
+        self._db, self._account, self._exclude = db, account_id, exclude
+
+    def any(self) -> bool:
+        query = "SELECT 1 FROM persons WHERE account_id = ? AND id != ? LIMIT 1"
+        row = self._db.execute(query, (self._account, self._exclude))
+        return row.fetchone() is not None
+
+    def marked(self, mark: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT p.data FROM person_marks m JOIN persons p ON p.seq = m.person_seq"
+            " WHERE m.account_id = ? AND m.mark = ? AND p.id != ? ORDER BY m.person_seq DESC",
+            (self._account, mark, self._exclude),
+        )
+        return [json.loads(data) for (data,) in rows]
