@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", help="comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation")
     run.add_argument("--pace", type=float, help="seconds between requests, to stay within a sandbox's rate limits")
     run.add_argument("--timeout", type=float, help="seconds to wait for each response (default 30)")
-    run.add_argument("--workers", type=int, help="checks run in parallel (default 1; fuzzing stays serial)")
+    run.add_argument("--workers", type=int, help="checks run in parallel (default 1 on a remote target, a few on the"
+                     " embedded server; fuzzing runs beside them)")
     run.add_argument("--shard", help="run only shard i of n (e.g. 2/4) to split a run across CI machines")
     run.add_argument("--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target")
     run.add_argument("--decide", action="append", metavar="NAME=VALUE",

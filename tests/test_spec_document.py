@@ -135,6 +135,25 @@ def test_a_broken_document_gets_a_clear_error(tmp_path, text, message):
         load_spec(broken)
 
 
+def test_a_document_is_validated_once_per_content(tmp_path, monkeypatch):
+    from conformance.spec import loader
+
+    monkeypatch.setenv("CONFORMANCE_CACHE_DIR", str(tmp_path / "cache"))
+    validated = []
+    monkeypatch.setattr(loader, "validate_openapi", lambda document: validated.append(document["info"]["title"]))
+    document = tmp_path / "spec.yaml"
+    for title in ("first", "second", "first"):  # each content is a new file path: no in-process cache helps
+        copy = tmp_path / f"{title}-{len(validated)}.yaml"
+        copy.write_text(f"openapi: 3.1.0\ninfo: {{title: {title}, version: '1'}}\npaths: {{}}\n")
+        load_spec(copy)
+    assert validated == ["first", "second"]
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    monkeypatch.setenv("CONFORMANCE_CACHE_DIR", str(document / "not-a-directory"))  # unwritable: validated each time
+    document.write_text("openapi: 3.1.0\ninfo: {title: third, version: '1'}\npaths: {}\n")
+    load_spec(document)
+    assert validated[-1] == "third"
+
+
 def test_a_missing_document_gets_a_clear_error(tmp_path):
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(tmp_path / "absent.yaml")

@@ -24,6 +24,11 @@ class ConfigError(Exception):
     """A usage or configuration problem; the message is one line a user can act on."""
 
 
+# Checks in parallel on the embedded server: loopback, no rate limit to respect, I/O waits to overlap
+# (a remote target keeps 1 unless told, as Stripe's sandbox limits requests per second).
+EMBEDDED_WORKERS = 4
+
+
 @dataclass
 class RunConfig:
     base_url: str | None = None  # None: start the embedded reference server
@@ -204,6 +209,8 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
     for layer in layers:
         for name, value in layer.items():
             setattr(config, name, _typed(name, value))
+    if config.embedded and not any("workers" in layer for layer in layers):
+        config.workers = EMBEDDED_WORKERS
     return _checked(config)
 
 

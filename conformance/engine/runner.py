@@ -138,11 +138,15 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
     serial = [unit for unit in units if unit.category == Category.FUZZING]
     pool = ThreadPoolExecutor(max_workers=config.workers)
     futures = [pool.submit(unit.run, environment) for unit in concurrent]
+    fuzzed: list[tuple[list[CheckResult], ApiClient]] = []
     try:
+        # Fuzzing runs here while the pool works; results are reported in plan order all the same.
+        for unit in serial:
+            fuzzed.append(unit.run(environment))
         for future in futures:
             finish(future.result())
-        for unit in serial:
-            finish(unit.run(environment))
+        for outcome in fuzzed:
+            finish(outcome)
     except KeyboardInterrupt:
         # Running units finish and clean up after themselves; queued ones are dropped; the report shows what ran.
         _shutdown_ignoring_interrupts(pool, cancel_futures=True)
@@ -154,6 +158,8 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
                 and not any(result in results for result in future.result()[0])
             ):
                 finish(future.result())
+        for outcome in fuzzed:
+            finish(outcome)
         results.append(
             CheckResult(
                 check_id="run/interrupted",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
@@ -20,7 +20,8 @@ class ResponseValidator:
     for a documented error code, the members that code carries (the spec's ErrorCode rules)."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        self.openapi = OpenAPI.from_dict(spec)
+        # load_spec has validated the document (once per content): openapi-core need not do it again.
+        self.openapi = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
         self.operations: dict[str, Operation] = operations(spec)
 
     def problems(self, exchange: Exchange) -> list[str]:
