@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test spec mutation benchmark clean
+.PHONY: run test spec mutation benchmark speed clean
 
 run: $(STAMP)
 	$(BIN)/conformance run
@@ -22,6 +22,10 @@ mutation: $(STAMP)
 # The same, beside plain schemathesis, written to docs/benchmarks.md.
 benchmark: $(STAMP)
 	$(BIN)/python scripts/mutation.py --with-schemathesis --write docs/benchmarks.md
+
+# Speed side by side (reference server vs Prism, gate vs plain schemathesis), also to docs/benchmarks.md.
+speed: $(STAMP)
+	$(BIN)/python scripts/bench_speed.py --write docs/benchmarks.md
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'

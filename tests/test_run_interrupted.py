@@ -1,7 +1,7 @@
 """Ctrl-C on `conformance run`: it stops within seconds, without a traceback, and reports what ran.
 
-The run is a real subprocess against the embedded reference server (which runs in a daemon thread,
-so uvicorn installs no signal handlers and SIGINT reaches the main thread as KeyboardInterrupt).
+The run is a real subprocess against the embedded reference server (a child process of the run, which
+ignores SIGINT: the run alone decides when it ends, and the server answers until then).
 SIGINT is sent once the first checks have reported (rather than after a fixed delay, which a loaded
 machine could spend starting up). run_suite then lets the running checks finish, drops the queued
 ones, adds a `run/interrupted` result, and console.py writes the reports and exits 130.

@@ -37,10 +37,10 @@ def target(config: RunConfig) -> Iterator[str]:
     if not config.embedded:
         yield config.base_url  # type: ignore[misc]
         return
-    from conformance.reference.server import RunningServer, ServerOptions
+    from conformance.reference.server import ServerOptions, ServerProcess
     from conformance.reference.service import Settings
 
-    with RunningServer(ServerOptions(settings=Settings.deciding(**config.reference_decisions))) as server:
+    with ServerProcess(ServerOptions(settings=Settings.deciding(**config.reference_decisions))) as server:
         yield server.url
 
 

@@ -1,10 +1,15 @@
-"""Run the reference server over real HTTP: in a background thread (suite, tests) or in the foreground."""
+"""Run the reference server over real HTTP: in a background thread (tests), in a child process (the embedded
+target of a run), or in the foreground."""
 
 from __future__ import annotations
 
 import functools
+import os
+import pickle
+import select
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -63,11 +68,11 @@ def listening_socket(host: str, port: int) -> socket.socket:
 class RunningServer:
     """The reference server in a background thread; `with RunningServer() as server: server.url`."""
 
-    def __init__(self, options: ServerOptions | None = None) -> None:
+    def __init__(self, options: ServerOptions | None = None, listener: socket.socket | None = None) -> None:
         self.options = options or ServerOptions()
         config, self.storage = build(self.options)
         self._server = uvicorn.Server(config)
-        self._socket = listening_socket(self.options.host, self.options.port)
+        self._socket = listener or listening_socket(self.options.host, self.options.port)
         self.port = self._socket.getsockname()[1]
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="reference-server")
 
@@ -95,6 +100,81 @@ class RunningServer:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+class ServerProcess:
+    """The reference server in a child process, for a run's embedded target: its own interpreter and lock, so
+    serving does not take turns with the suite on one core (the default gate: 6.9 -> 5 s on two cores).
+    A plain subprocess, not multiprocessing: that would import the caller's main module again in the child.
+    The options travel pickled on its stdin and the listening socket as an inherited descriptor; the child
+    ignores Ctrl-C, which the run handles, and stops when its stdin closes (also when the parent has gone)."""
+
+    def __init__(self, options: ServerOptions | None = None) -> None:
+        self.options = options or ServerOptions()
+        self._socket = listening_socket(self.options.host, self.options.port)
+        self.port = self._socket.getsockname()[1]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        descriptor = self._socket.fileno()
+        child = "from conformance.reference.server import serve_child; serve_child()"
+        self._process = process = subprocess.Popen(
+            [sys.executable, "-c", child, str(descriptor)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            pass_fds=(descriptor,), env={**os.environ, "PYTHONPATH": path})
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(pickle.dumps(self.options))
+            process.stdin.flush()
+        except OSError:
+            pass  # it died at once: said below
+        ready, _, _ = select.select([process.stdout], [], [], timeout)
+        answer = process.stdout.readline().decode(errors="replace").strip() if ready else f"silent for {timeout:g} s"
+        if answer != "ready":
+            self.stop()
+            reason = answer or f"it exited with status {process.returncode}"
+            raise RuntimeError(f"the reference server did not start on {self.url}: {reason}")
+        return self
+
+    def stop(self) -> None:
+        process = self._process
+        if process is not None:
+            try:
+                process.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stdout.close()  # type: ignore[union-attr]
+        self._socket.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def serve_child() -> None:
+    """The child of a ServerProcess: serve on the inherited socket until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    listener = socket.socket(fileno=int(sys.argv[1]))
+    try:
+        server = RunningServer(pickle.load(sys.stdin.buffer), listener).start()
+    except Exception as exc:  # noqa: BLE001 - the parent reports it
+        print(f"{type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
+        return
+    print("ready", flush=True)
+    sys.stdin.buffer.read()
+    server.stop()
 
 
 def serve_forever(options: ServerOptions) -> None:

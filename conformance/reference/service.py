@@ -73,6 +73,10 @@ class Settings:
         stated(spec, choices)
         return cls(MappingProxyType({**defaults(spec), **choices}), rate_limit)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # To a child process (the embedded server): the decisions' read-only view does not pickle itself.
+        return _settings, (dict(self.decisions), self.rate_limit)
+
     @property
     def token_lifetime(self) -> float:
         return float(self.decisions["person_token_lifetime_seconds"])
@@ -80,6 +84,10 @@ class Settings:
     @property
     def age_limit(self) -> int:
         return int(self.decisions["representative_age_limit"])
+
+
+def _settings(decisions: dict[str, Any], rate_limit: float | None) -> Settings:
+    return Settings(MappingProxyType(decisions), rate_limit)
 
 
 def new_id(prefix: str, length: int = 24) -> str:
