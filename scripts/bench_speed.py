@@ -48,7 +48,7 @@ HEADERS = {
     "Stripe-Version": api_version(load_spec()),
     "Content-Type": "application/json",
 }
-PRISM_ACCOUNT = "acct_1Nv0FGQ9RKHgCVdK"  # Prism serves no account creation: any id matches the path
+FIXED_ACCOUNT = "acct_1Nv0FGQ9RKHgCVdK"  # for targets that create no accounts (Prism, the null app)
 TWO_CORES = (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity")
 SERVER_CPU, CLIENT_CPU = {0}, {1}
 
@@ -184,8 +184,29 @@ def run_level(address: str, account: str | None, concurrency: int, seconds: floa
     return level
 
 
+# The floor under any starlette + uvicorn server: the same stack as the reference server (httptools,
+# TCP_NODELAY, no access log) answering every request with a fixed person and doing nothing else.
+NULL_APP = """
+import sys, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+from conformance.reference.server import listening_socket
+PERSON = b'{"id": "person_1", "object": "v2.core.account_person"}'
+async def answer(request):
+    await request.body()
+    return Response(PERSON, media_type="application/json")
+app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+config = uvicorn.Config(app, http="httptools", lifespan="off", log_level="warning", access_log=False)
+uvicorn.Server(config).run(sockets=[listening_socket("127.0.0.1", int(sys.argv[1]))])
+"""
+
+
 def servers(args: argparse.Namespace, work: Path) -> list[str]:
     targets: list[tuple[str, list[str], int, str | None]] = []
+    port = free_port()
+    name = "null starlette + uvicorn app (fixed answer: the stack's own cost)"
+    targets.append((name, [sys.executable, "-c", NULL_APP, str(port)], port, FIXED_ACCOUNT))
     port = free_port()
     targets.append(("reference server, in memory", reference(port), port, None))
     port = free_port()
@@ -205,7 +226,7 @@ def servers(args: argparse.Namespace, work: Path) -> list[str]:
                 f"Prism ({prism_version(prism)}) mock",
                 [prism, "mock", str(SPEC), "-h", "127.0.0.1", "-p", str(port)],
                 port,
-                PRISM_ACCOUNT,
+                FIXED_ACCOUNT,
             )
         )
     else:
@@ -228,9 +249,9 @@ def servers(args: argparse.Namespace, work: Path) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     memory = rates["reference server, in memory"]
     for name, by_level in rates.items():
-        if name.startswith("Prism"):
+        if name != "reference server, in memory":
             ratios = ", ".join(f"c={level}: {memory[level] / rate:.2f}x" for level, rate in by_level.items() if rate)
-            lines += ["", f"Reference server (in memory) / Prism: {ratios}."]
+            lines += ["", f"Reference server (in memory) / {name}: {ratios}."]
     return lines
 
 
@@ -388,12 +409,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.warmup < 0 or min(args.concurrency + args.workers + args.examples) < 1:
         parser.error("--seconds, --concurrency, --workers and --examples must be positive")
-    if TWO_CORES:
-        os.sched_setaffinity(0, CLIENT_CPU)
+    everywhere = os.sched_getaffinity(0) if TWO_CORES else set()
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     header = (
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs ({platform.machine()}), Python "
-        f"{platform.python_version()}, load average {load} at the start; servers on CPU 0, clients on CPU 1"
+        f"{platform.python_version()}, load average {load} at the start; servers on CPU 0 and clients on CPU 1, "
+        "but for the gate, which has every CPU as a user's run does"
         f"{'' if TWO_CORES else ' (one CPU: not pinned)'}."
     )
     print(header)
@@ -406,12 +427,15 @@ def main(argv: list[str] | None = None) -> int:
         "gate": ("The default gate, end to end (start-up, embedded server and reports included)", gate),
         "fuzzing": ("Fuzzing depth per second, against one `conformance serve` subprocess", fuzzing),
     }
+    pinned = {"servers", "fuzzing"}
     command = " ".join(["python scripts/bench_speed.py", *(argv if argv is not None else sys.argv[1:])])
     lines = ["## Speed", "", header, "", f"Command: `{command}`", ""]
     with tempfile.TemporaryDirectory() as directory:
         for name in args.only:
             title, measure = sections[name]
             print(f"\n{title}")
+            if TWO_CORES:
+                os.sched_setaffinity(0, CLIENT_CPU if name in pinned else everywhere)
             lines += [f"### {title}", "", *measure(args, Path(directory)), ""]
     if args.write:
         write_section(args.write, lines)
