@@ -173,6 +173,7 @@ def serve_child() -> None:
         print(f"{type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
         return
     print("ready", flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe from now on: it must not fill up
     sys.stdin.buffer.read()
     server.stop()
 
