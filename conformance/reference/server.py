@@ -3,6 +3,7 @@ target of a run), or in the foreground."""
 
 from __future__ import annotations
 
+import abc
 import functools
 import os
 import pickle
@@ -16,8 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -65,22 +65,43 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return listener
 
 
-class RunningServer:
-    """The reference server in a background thread; `with RunningServer() as server: server.url`."""
+class _Listening(abc.ABC):
+    """A reference server bound to its listening socket; `with` starts and stops it."""
 
-    def __init__(self, options: ServerOptions | None = None, listener: socket.socket | None = None) -> None:
+    def __init__(self, options: ServerOptions | None, listener: socket.socket | None = None) -> None:
         self.options = options or ServerOptions()
-        config, self.storage = build(self.options)
-        self._server = uvicorn.Server(config)
         self._socket = listener or listening_socket(self.options.host, self.options.port)
         self.port = self._socket.getsockname()[1]
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="reference-server")
 
     @property
     def url(self) -> str:
         return f"http://{self.options.host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> RunningServer:
+    @abc.abstractmethod
+    def start(self) -> Self: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class RunningServer(_Listening):
+    """The reference server in a background thread; `with RunningServer() as server: server.url`."""
+
+    def __init__(self, options: ServerOptions | None = None, listener: socket.socket | None = None) -> None:
+        options = options or ServerOptions()
+        config, self.storage = build(options)  # first: a storage that fails to open leaves no socket bound
+        super().__init__(options, listener)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+                                        name="reference-server")
+
+    def start(self, timeout: float = 10.0) -> Self:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -95,14 +116,8 @@ class RunningServer:
         self._socket.close()
         self.storage.close()
 
-    def __enter__(self) -> RunningServer:
-        return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
-
-
-class ServerProcess:
+class ServerProcess(_Listening):
     """The reference server in a child process, for a run's embedded target: its own interpreter and lock, so
     serving does not take turns with the suite on one core (the default gate: 6.9 -> 5 s on two cores).
     A plain subprocess, not multiprocessing: that would import the caller's main module again in the child.
@@ -110,16 +125,10 @@ class ServerProcess:
     ignores Ctrl-C, which the run handles, and stops when its stdin closes (also when the parent has gone)."""
 
     def __init__(self, options: ServerOptions | None = None) -> None:
-        self.options = options or ServerOptions()
-        self._socket = listening_socket(self.options.host, self.options.port)
-        self.port = self._socket.getsockname()[1]
+        super().__init__(options)
         self._process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.options.host}:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0) -> Self:
         package_root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         descriptor = self._socket.fileno()
@@ -155,12 +164,6 @@ class ServerProcess:
                 process.wait()
             process.stdout.close()  # type: ignore[union-attr]
         self._socket.close()
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def serve_child() -> None:
