@@ -38,14 +38,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import plain_schemathesis  # noqa: E402
 from conformance.spec import load_spec, operations  # noqa: E402
 from conformance.spec.catalog import api_version  # noqa: E402
 
 SPEC = REPO / "spec" / "openapi.yaml"
 KEY = "sk_test_reference_secret"
+VERSION = api_version(load_spec())
 HEADERS = {
     "Authorization": f"Bearer {KEY}",
-    "Stripe-Version": api_version(load_spec()),
+    "Stripe-Version": VERSION,
     "Content-Type": "application/json",
 }
 FIXED_ACCOUNT = "acct_1Nv0FGQ9RKHgCVdK"  # for targets that create no accounts (Prism, the null app)
@@ -292,37 +294,12 @@ def schemathesis_run(address: str, max_examples: int, work: Path, *extra: str) -
     connection = Connection(address)
     account = connection.call("POST", "/v2/core/accounts", {"identity": {"country": "us"}})[1]["id"]
     directory = Path(tempfile.mkdtemp(dir=work))
-    config = directory / "schemathesis.toml"
-    config.write_text(
-        f'headers = {{ Authorization = "Bearer {KEY}", "Stripe-Version" = "{HEADERS["Stripe-Version"]}" }}\n'
-        f'[parameters]\n"path.account_id" = "{account}"\n'
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "schemathesis.cli",
-        "--config-file",
-        str(config),
-        "run",
-        str(SPEC),
-        "--url",
-        f"http://{address}",
-        "--checks",
-        "all",
-        "--max-examples",
-        str(max_examples),
-        "--seed",
-        "1",
-        "--report",
-        "har",
-        "--report-har-path",
-        str(directory / "exchanges.har"),
-        *extra,
-    ]
+    har = directory / "exchanges.har"
+    options = ["--max-examples", str(max_examples), "--report", "har", "--report-har-path", str(har), *extra]
+    command = plain_schemathesis.command(f"http://{address}", KEY, VERSION, account, directory, *options)
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=directory, check=False)
     wall = time.monotonic() - started
-    har = directory / "exchanges.har"
     if not har.exists():
         raise RuntimeError(f"schemathesis wrote no HAR file (exit {done.returncode}): {done.stdout[-2000:]}")
     requests = len(json.loads(har.read_text())["log"]["entries"])

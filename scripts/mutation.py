@@ -30,6 +30,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+import plain_schemathesis  # noqa: E402
 from mutants import CONTROL, MUTANTS, Mutant, reference_target  # noqa: E402
 
 from conformance.engine.config import resolve_config  # noqa: E402
@@ -88,12 +89,8 @@ def run_schemathesis(mutant: Mutant, budget: float, max_examples: int) -> tuple[
     with RunningServer(ServerOptions(**mutant.options)) as server, tempfile.TemporaryDirectory() as work:
         account = httpx.post(f"{server.url}/v2/core/accounts", json={"identity": {"country": "us", "entity_type": "company"}},
                              headers={"Authorization": f"Bearer {KEY}", "Stripe-Version": VERSION}).json()["id"]
-        config = Path(work) / "schemathesis.toml"
-        config.write_text(f'headers = {{ Authorization = "Bearer {KEY}", "Stripe-Version" = "{VERSION}" }}\n'
-                          f'[parameters]\n"path.account_id" = "{account}"\n')
-        command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(REPO / "spec" / "openapi.yaml"),
-                   "--url", server.url, "--checks", "all", "--max-time", str(int(budget)), "--max-examples", str(max_examples),
-                   "--seed", "1", "--report", "junit", "--report-dir", work]
+        command = plain_schemathesis.command(server.url, KEY, VERSION, account, Path(work), "--max-time", str(int(budget)),
+                                             "--max-examples", str(max_examples), "--report", "junit", "--report-dir", work)
         started = time.monotonic()
         done = subprocess.run(command, capture_output=True, text=True, timeout=budget * 4 + 60, cwd=work, check=False)
         elapsed = time.monotonic() - started
