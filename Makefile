@@ -4,13 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test spec mutation benchmark speed clean
+.PHONY: run test lint spec mutation benchmark speed clean
 
 run: $(STAMP)
 	$(BIN)/conformance run
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n auto
+
+# ruff (lint and format, 120 columns) and mypy (strict) on the package, as configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check conformance
+	$(BIN)/ruff format --check conformance
+	$(BIN)/mypy
 
 spec: $(STAMP)
 	$(BIN)/conformance spec

@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     add_spec_commands(commands)
-    run = commands.add_parser("run", help="run the conformance suite against a target (default: the embedded reference server)")
+    run = commands.add_parser(
+        "run", help="run the conformance suite against a target (default: the embedded reference server)"
+    )
     run.add_argument("--base-url", help="the target's base URL (default: start the embedded reference server)")
     run.add_argument("--api-key", help="secret API key of the target (or CONFORMANCE_API_KEY)")
     run.add_argument("--publishable-key", help="publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)")
@@ -29,15 +31,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", help="comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation")
     run.add_argument("--pace", type=float, help="seconds between requests, to stay within a sandbox's rate limits")
     run.add_argument("--timeout", type=float, help="seconds to wait for each response (default 30)")
-    run.add_argument("--workers", type=int, help="checks run in parallel (default 1 on a remote target, a few on the"
-                     " embedded server; fuzzing runs beside them)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="checks run in parallel (default 1 on a remote target, a few on the"
+        " embedded server; fuzzing runs beside them)",
+    )
     run.add_argument("--shard", help="run only shard i of n (e.g. 2/4) to split a run across CI machines")
-    run.add_argument("--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target")
-    run.add_argument("--decide", action="append", metavar="NAME=VALUE",
-                     help="state the target's choice of a decision, or any (repeat); the embedded server is started so")
-    run.add_argument("--min-exercised", type=float, metavar="PERCENT",
-                     help="fail the gate when fewer results are exercised (default 100 embedded, else 0)")
-    run.add_argument("--redact-pii", action="store_true", default=None, help="mask personal data (names, emails, addresses...) in every output")
+    run.add_argument(
+        "--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target"
+    )
+    run.add_argument(
+        "--decide",
+        action="append",
+        metavar="NAME=VALUE",
+        help="state the target's choice of a decision, or any (repeat); the embedded server is started so",
+    )
+    run.add_argument(
+        "--min-exercised",
+        type=float,
+        metavar="PERCENT",
+        help="fail the gate when fewer results are exercised (default 100 embedded, else 0)",
+    )
+    run.add_argument(
+        "--redact-pii",
+        action="store_true",
+        default=None,
+        help="mask personal data (names, emails, addresses...) in every output",
+    )
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
     report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
@@ -45,13 +66,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the reference server in the foreground")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=12111, help="port to listen on (default 12111)")
-    serve.add_argument("--database", default=":memory:", help="SQLite file that keeps the data across restarts (default: in memory)")
-    serve.add_argument("--decide", action="append", default=[], metavar="NAME=VALUE",
-                       help="take another alternative of a decision (repeat; conformance spec decisions lists them)")
-    serve.add_argument("--token-lifetime", type=float, help="person token lifetime in seconds (--decide person_token_lifetime_seconds=...)")
-    serve.add_argument("--age-limit", type=int, help="minimum age of a representative (--decide representative_age_limit=...)")
-    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second per account before 429 (default: no limit)")
-    serve.add_argument("--api-key", action="append", dest="api_keys", help="an accepted API key (repeat; default: the documented fixture keys)")
+    serve.add_argument(
+        "--database", default=":memory:", help="SQLite file that keeps the data across restarts (default: in memory)"
+    )
+    serve.add_argument(
+        "--decide",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="take another alternative of a decision (repeat; conformance spec decisions lists them)",
+    )
+    serve.add_argument(
+        "--token-lifetime",
+        type=float,
+        help="person token lifetime in seconds (--decide person_token_lifetime_seconds=...)",
+    )
+    serve.add_argument(
+        "--age-limit", type=int, help="minimum age of a representative (--decide representative_age_limit=...)"
+    )
+    serve.add_argument(
+        "--rate-limit", type=float, default=None, help="requests per second per account before 429 (default: no limit)"
+    )
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        help="an accepted API key (repeat; default: the documented fixture keys)",
+    )
     return parser
 
 
@@ -60,10 +101,14 @@ def _serve(args: argparse.Namespace) -> int:
     from conformance.reference.server import ServerOptions, keys_or_default, serve_forever
     from conformance.reference.service import Settings
 
-    if (args.token_lifetime is not None and args.token_lifetime <= 0) or (args.age_limit is not None and args.age_limit < 0) or (
-        args.rate_limit is not None and args.rate_limit <= 0
+    if (
+        (args.token_lifetime is not None and args.token_lifetime <= 0)
+        or (args.age_limit is not None and args.age_limit < 0)
+        or (args.rate_limit is not None and args.rate_limit <= 0)
     ):
-        print("conformance: --token-lifetime and --rate-limit must be positive, --age-limit not negative", file=sys.stderr)
+        print(
+            "conformance: --token-lifetime and --rate-limit must be positive, --age-limit not negative", file=sys.stderr
+        )
         return EXIT_USAGE
     shorthands = {"person_token_lifetime_seconds": args.token_lifetime, "representative_age_limit": args.age_limit}
     try:
@@ -74,8 +119,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        options = ServerOptions(host=args.host, port=args.port, database=args.database, keys=keys_or_default(args.api_keys),
-                                settings=settings)
+        options = ServerOptions(
+            host=args.host,
+            port=args.port,
+            database=args.database,
+            keys=keys_or_default(args.api_keys),
+            settings=settings,
+        )
         print(f"reference server on http://{args.host}:{args.port} (database {args.database})", flush=True)
         serve_forever(options)
     except (ValueError, OSError) as exc:
@@ -110,5 +160,4 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         return report_command(args.results, args.output, args.previous)
     if args.command == "serve":
         return _serve(args)
-    parser.error(f"unknown command {args.command}")
-    return EXIT_USAGE
+    parser.error(f"unknown command {args.command}")  # exits

@@ -124,9 +124,7 @@ def _progress(console: Console, result: CheckResult) -> None:
 
 
 def _summary(console: Console, run: RunResult) -> None:
-    table = Table(
-        title=f"{run.verdict.upper()}: {run.requests} requests in {run.duration:.1f} s"
-    )
+    table = Table(title=f"{run.verdict.upper()}: {run.requests} requests in {run.duration:.1f} s")
     table.add_column("category")
     for status in Status:
         table.add_column(status.value, justify="right")

@@ -39,7 +39,9 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
     "seed": ("--conformance-seed", "N", "seed of the fuzzing"),
     "max_examples": ("--conformance-max-examples", "N", "fuzzing examples per operation"),
     "only": (
-        "--conformance-only", "CATEGORIES", "comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation"
+        "--conformance-only",
+        "CATEGORIES",
+        "comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation",
     ),
     "decide": ("--conformance-decide", "NAME=VALUE,...", "the target's choices of decisions (or any), comma-separated"),
     "pace": ("--conformance-pace", "SECONDS", "seconds between requests, to stay within a sandbox's rate limits"),
@@ -179,7 +181,7 @@ class ConformanceSuite(pytest.Collector):
     def collect(self) -> list[pytest.Item]:
         from conformance.engine.plan import plan
 
-        plugin: ConformancePlugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
+        plugin: ConformancePlugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)  # type: ignore[assignment]
         return [
             ConformanceCheck.from_parent(self, name=result_id, unit=unit)
             for unit in plan(plugin.run_config)
@@ -213,7 +215,8 @@ class ConformanceCheck(pytest.Item):
 
     @property
     def plugin(self) -> ConformancePlugin:
-        return self.config.pluginmanager.get_plugin(PLUGIN_NAME)
+        plugin: ConformancePlugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)  # type: ignore[assignment]
+        return plugin
 
     def runtest(self) -> None:
         from conformance.engine.results import Status

@@ -22,7 +22,8 @@ EXIT_USAGE = 2
 
 def add_spec_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     spec = commands.add_parser(
-        "spec", help="validate the OpenAPI document and print its summary (or: spec diff FILE, spec sources, spec decisions)"
+        "spec",
+        help="validate the OpenAPI document and print its summary (or: spec diff FILE, spec sources, spec decisions)",
     )
     spec.add_argument("--spec", help="path of the OpenAPI document (default: spec/openapi.yaml)")
     actions = spec.add_subparsers(dest="spec_command")

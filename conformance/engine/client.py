@@ -9,8 +9,8 @@ import secrets
 import shlex
 import ssl
 import time
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlencode
 

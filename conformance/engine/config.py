@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ import yaml
 from conformance.engine.accounts import PoolAccount, PoolError, lease_directory, parse_pool
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.spec import catalog, load_spec
-from conformance.spec.setup import entity_types
 from conformance.spec.decisions import ANY, decisions, defaults, stated
+from conformance.spec.setup import entity_types
 
 CATEGORIES = ("fuzzing", "error-codes", "semantics", "v1-tokens", "validation")
 
@@ -48,7 +49,9 @@ class RunConfig:
     profile: Path | None = None
     fixtures: dict[str, Any] = field(default_factory=dict)
     expected_failures: dict[str, str] = field(default_factory=dict)
-    triggers: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> the request that provokes it on this target
+    triggers: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # code -> the request that provokes it on this target
     operations: tuple[str, ...] | None = None  # the operations the target implements; None: all
     decisions: dict[str, Any] = field(default_factory=dict)  # every decision: the target's stated choice, or `any`
     decide: tuple[str, ...] = ()  # NAME=VALUE statements from the command line, over the profile's
@@ -63,11 +66,21 @@ class RunConfig:
 
 
 ENVIRONMENT = {
-    "base_url": "CONFORMANCE_BASE_URL", "api_key": "CONFORMANCE_API_KEY", "publishable_key": "CONFORMANCE_PUBLISHABLE_KEY",
-    "stripe_version": "CONFORMANCE_STRIPE_VERSION", "report_dir": "CONFORMANCE_REPORT_DIR", "seed": "CONFORMANCE_SEED",
-    "max_examples": "CONFORMANCE_MAX_EXAMPLES", "only": "CONFORMANCE_ONLY", "pace": "CONFORMANCE_PACE", "timeout": "CONFORMANCE_TIMEOUT",
-    "workers": "CONFORMANCE_WORKERS", "shard": "CONFORMANCE_SHARD", "redact_pii": "CONFORMANCE_REDACT_PII",
-    "decide": "CONFORMANCE_DECIDE", "min_exercised": "CONFORMANCE_MIN_EXERCISED",
+    "base_url": "CONFORMANCE_BASE_URL",
+    "api_key": "CONFORMANCE_API_KEY",
+    "publishable_key": "CONFORMANCE_PUBLISHABLE_KEY",
+    "stripe_version": "CONFORMANCE_STRIPE_VERSION",
+    "report_dir": "CONFORMANCE_REPORT_DIR",
+    "seed": "CONFORMANCE_SEED",
+    "max_examples": "CONFORMANCE_MAX_EXAMPLES",
+    "only": "CONFORMANCE_ONLY",
+    "pace": "CONFORMANCE_PACE",
+    "timeout": "CONFORMANCE_TIMEOUT",
+    "workers": "CONFORMANCE_WORKERS",
+    "shard": "CONFORMANCE_SHARD",
+    "redact_pii": "CONFORMANCE_REDACT_PII",
+    "decide": "CONFORMANCE_DECIDE",
+    "min_exercised": "CONFORMANCE_MIN_EXERCISED",
 }
 
 
@@ -80,17 +93,38 @@ def _profile(path: Path) -> dict[str, Any]:
         raise ConfigError(f"the profile {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
-    unknown = set(data) - {"base_url", "api_key", "publishable_key", "stripe_version", "fixtures", "expected_failures", "triggers", "capabilities",
-                           "pace", "timeout", "max_examples", "description", "redact_pii", "decisions", "coverage",
-                           "accounts", "rate_limit_per_second"}
+    unknown = set(data) - {
+        "base_url",
+        "api_key",
+        "publishable_key",
+        "stripe_version",
+        "fixtures",
+        "expected_failures",
+        "triggers",
+        "capabilities",
+        "pace",
+        "timeout",
+        "max_examples",
+        "description",
+        "redact_pii",
+        "decisions",
+        "coverage",
+        "accounts",
+        "rate_limit_per_second",
+    }
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
 
 
 def _triggers(path: Path, triggers: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(triggers, dict) or not all(isinstance(t, dict) and {"method", "path"} <= set(t) for t in triggers.values()):
-        raise ConfigError(f"the profile {path}: each entry of triggers needs method and path (and optionally json_body, form, key_fixture)")
+    if not isinstance(triggers, dict) or not all(
+        isinstance(t, dict) and {"method", "path"} <= set(t) for t in triggers.values()
+    ):
+        raise ConfigError(
+            f"the profile {path}: each entry of triggers needs method and path (and optionally "
+            "json_body, form, key_fixture)"
+        )
     return {str(code): trigger for code, trigger in triggers.items()}
 
 
@@ -122,10 +156,10 @@ def _typed(name: str, value: Any) -> Any:
                 raise ValueError
             return shard
         if name in ("seed", "max_examples", "workers"):
-            number = int(value)
-            if number < (0 if name == "seed" else 1):
+            whole = int(value)
+            if whole < (0 if name == "seed" else 1):
                 raise ValueError
-            return number
+            return whole
         if name == "min_exercised":
             number = float(value)
             if not 0 <= number <= 100:
@@ -159,7 +193,10 @@ def _typed(name: str, value: Any) -> Any:
         chosen = tuple(part.strip() for part in str(value).split(",") if part.strip())
         unknown = set(chosen) - set(CATEGORIES)
         if unknown or not chosen:
-            raise ConfigError(f"--only takes a comma-separated list of {', '.join(CATEGORIES)}; not {', '.join(sorted(unknown)) or 'nothing'}")
+            raise ConfigError(
+                f"--only takes a comma-separated list of {', '.join(CATEGORIES)}; not "
+                f"{', '.join(sorted(unknown)) or 'nothing'}"
+            )
         return chosen
     return value
 
@@ -175,9 +212,10 @@ def _boolean(name: str, value: Any) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
-def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -> RunConfig:
+def resolve_config(cli: dict[str, Any], environ: Mapping[str, str] | None = None) -> RunConfig:
     """Merge the layers, then check the result (keys, URLs, live-mode safety)."""
-    environ = os.environ if environ is None else environ
+    if environ is None:
+        environ = os.environ
     config = RunConfig()
     profile_path = cli.get("profile") or environ.get("CONFORMANCE_PROFILE")
     layers: list[dict[str, Any]] = []
@@ -202,8 +240,23 @@ def resolve_config(cli: dict[str, Any], environ: dict[str, str] | None = None) -
             raise ConfigError(f"the profile {config.profile}: coverage takes min_exercised (a percent) only")
         if coverage.get("min_exercised") is not None:
             layers.append({"min_exercised": coverage["min_exercised"]})
-        layers.append({k: v for k, v in profile.items() if k not in ("fixtures", "expected_failures", "triggers", "capabilities", "description", "decisions", "coverage",
-                                                                   "accounts")})
+        layers.append(
+            {
+                k: v
+                for k, v in profile.items()
+                if k
+                not in (
+                    "fixtures",
+                    "expected_failures",
+                    "triggers",
+                    "capabilities",
+                    "description",
+                    "decisions",
+                    "coverage",
+                    "accounts",
+                )
+            }
+        )
     layers.append({name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)})
     layers.append({name: value for name, value in cli.items() if value is not None and name != "profile"})
     for layer in layers:
@@ -255,8 +308,15 @@ def _checked(config: RunConfig) -> RunConfig:
             raise ConfigError(f"--base-url must be an http(s) URL, not {config.base_url!r}")
         if not config.api_key:
             raise ConfigError("an API key is needed for --base-url: pass --api-key or set CONFORMANCE_API_KEY")
-        if config.api_key.startswith(("sk_live_", "rk_live_")) and not _loopback(parts.hostname) and not config.allow_live:
-            raise ConfigError("refusing a live-mode key against a non-loopback target: the suite creates and deletes data; pass --allow-live to insist")
+        if (
+            config.api_key.startswith(("sk_live_", "rk_live_"))
+            and not _loopback(parts.hostname)
+            and not config.allow_live
+        ):
+            raise ConfigError(
+                "refusing a live-mode key against a non-loopback target: the suite creates and deletes "
+                "data; pass --allow-live to insist"
+            )
     if config.accounts and config.embedded:
         raise ConfigError(
             "an accounts pool names accounts of a target: give --base-url too (the embedded server starts empty)"

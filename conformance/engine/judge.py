@@ -86,9 +86,15 @@ class Judge:
         if observed is None:
             status, detail = Status.FAILED, f"an answer that fits no alternative of {decision}: {seen}"
         elif stated == ANY or agrees(stated, observed):
-            status, detail = Status.PASSED, f"observed {decision} = {observed!r}" + ("" if stated == ANY else ", as stated")
+            status, detail = (
+                Status.PASSED,
+                f"observed {decision} = {observed!r}" + ("" if stated == ANY else ", as stated"),
+            )
         else:
-            status, detail = Status.FAILED, f"observed {decision} = {observed!r}, but the profile states {stated!r}: {seen}"
+            status, detail = (
+                Status.FAILED,
+                f"observed {decision} = {observed!r}, but the profile states {stated!r}: {seen}",
+            )
         expectation = self.check.assertions[assertion] + (
             f" (stated: {decision} = {stated!r})" if stated != ANY else f" ({decision} not stated: observed only)"
         )
@@ -125,7 +131,11 @@ class SemanticCheck:
         for assertion, expectation in self.assertions.items():
             verdict = judge.verdicts.get(assertion) or Verdict(status, expectation, reason, (0, len(exchanges)))
             start, end = verdict.exchanges
-            shown = exchanges[max(0, end - EXCHANGES_KEPT) : end] if verdict.status != Status.PASSED else exchanges[start:end]
+            shown = (
+                exchanges[max(0, end - EXCHANGES_KEPT) : end]
+                if verdict.status != Status.PASSED
+                else exchanges[start:end]
+            )
             results.append(
                 CheckResult(
                     check_id=f"{self.check_id}/{assertion}",

@@ -12,21 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.engine import semantics  # noqa: F401  (registers the checks)
 from conformance.engine.accounts import AccountPool
 from conformance.engine.client import ApiClient, redact
 from conformance.engine.config import RunConfig
 from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
+from conformance.engine.judge import CHECKS, Judge, SemanticCheck, Stop
 from conformance.engine.results import Category, CheckResult, Status
 from conformance.engine.scenarios import check_id as code_check_id
 from conformance.engine.scenarios import run_code_scenario
-from conformance.engine.judge import CHECKS, Judge, SemanticCheck, Stop
-from conformance.engine import semantics  # noqa: F401  (registers the checks)
 from conformance.engine.triggers import NotExercised, SetupFailed, Workbench, profile_trigger
 from conformance.engine.untrusted import Untrusted
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation, load_spec, operations
 from conformance.spec.sources import apply_decisions
-
 
 SILENT_UNITS_BEFORE_GIVING_UP = 3
 
@@ -103,11 +102,16 @@ class CheckUnit:
         client = environment.client()
         if environment.gone:
             client.close()
-            detail = f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in a row got no response)"
+            detail = (
+                f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in "
+                "a row got no response)"
+            )
             return self.every(Status.ERROR, detail), client
         if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
             client.close()
-            return self.every(Status.NOT_EXERCISED, f"the target's profile says it does not implement {self.operation_id}"), client
+            return self.every(
+                Status.NOT_EXERCISED, f"the target's profile says it does not implement {self.operation_id}"
+            ), client
         bench = Workbench(
             client,
             environment.config.fixtures,
@@ -127,9 +131,10 @@ class CheckUnit:
             results = self.every(Status.FAILED, f"the target answered a value the suite will not use: {exc}", client)
             for result in results:
                 result.expectation = (
-                    "every id and URL in the target's answers usable again (an id of 1 to 1,024 characters, a relative URL)"
+                    "every id and URL in the target's answers usable again (an id of 1 "
+                    "to 1,024 characters, a relative URL)"
                 )
-        except Exception as exc:  # a hostile or broken target must give a classified result, not a crash
+        except Exception as exc:  # noqa: BLE001 - a hostile or broken target gets a classified result, not a crash
             detail = f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}"
             results = self.every(Status.ERROR, detail, client)
         finally:
@@ -215,7 +220,9 @@ def _code(operation_id: str, code: str) -> UnitBody:
         definition = triggers.get(f"{operation_id}/{code}") or triggers.get(code)
         override = profile_trigger(definition) if definition else None
         operation = environment.operations[operation_id]
-        return [run_code_scenario(bench, environment.validator, operation, code, override, environment.documented_codes)]
+        return [
+            run_code_scenario(bench, environment.validator, operation, code, override, environment.documented_codes)
+        ]
 
     return body
 
@@ -228,8 +235,13 @@ def _fuzz(operation_id: str, index: int) -> UnitBody:
         seed_value = config.seed + index
         return [
             fuzz_operation(
-                bench, environment.validator, environment.schema, operation, account_id,
-                max_examples=config.max_examples, seed_value=seed_value,
+                bench,
+                environment.validator,
+                environment.schema,
+                operation,
+                account_id,
+                max_examples=config.max_examples,
+                seed_value=seed_value,
             )
         ]
 
@@ -244,8 +256,13 @@ def _stateful(environment: Environment, bench: Workbench) -> list[CheckResult]:
     examples = max(5, config.max_examples // 2)
     return [
         fuzz_stateful(
-            bench, environment.validator, environment.schema, routes, account_id,
-            max_examples=examples, seed_value=config.seed,
+            bench,
+            environment.validator,
+            environment.schema,
+            routes,
+            account_id,
+            max_examples=examples,
+            seed_value=config.seed,
         )
     ]
 
@@ -268,7 +285,9 @@ def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUni
     for semantic in CHECKS.values():
         if semantic.check_id.split("/")[0] in config.only:
             semantic = semantic.for_operations(ops)
-            units.append(CheckUnit(semantic.check_id, semantic.category, None, _semantic(semantic), tuple(semantic.result_ids())))
+            units.append(
+                CheckUnit(semantic.check_id, semantic.category, None, _semantic(semantic), tuple(semantic.result_ids()))
+            )
     if "fuzzing" in config.only:
         units += [
             CheckUnit(f"fuzzing/{operation_id}", Category.FUZZING, operation_id, _fuzz(operation_id, index))

@@ -85,8 +85,11 @@ class RunResult:
         skipped = self.counts()[Status.NOT_EXERCISED.value]
         if not self.conforms:
             failing = any(result.gating for result in self.results)
-            return "does not conform" + ("" if failing else f" (only {self.exercised_percent:.1f} % exercised, "
-                                                             f"{self.min_exercised:g} % required)")
+            return "does not conform" + (
+                ""
+                if failing
+                else f" (only {self.exercised_percent:.1f} % exercised, {self.min_exercised:g} % required)"
+            )
         return "conforms" + (f", {skipped} not exercised" if skipped else "")
 
     def to_dict(self) -> dict[str, Any]:

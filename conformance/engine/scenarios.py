@@ -105,7 +105,9 @@ def run_code_scenario(
     return result
 
 
-def _problems(exchange: Exchange, status: int, code: str, members: tuple[str, ...], constants: dict[str, Any]) -> list[str]:
+def _problems(
+    exchange: Exchange, status: int, code: str, members: tuple[str, ...], constants: dict[str, Any]
+) -> list[str]:
     if exchange.status is None:
         return [f"no response: {exchange.error}"]
     problems = []

@@ -21,7 +21,7 @@ from conformance.spec import Operation
 
 __all__ = ["CHECKS", "Stop"]
 
-PERSON = {
+PERSON: dict[str, Any] = {
     "given_name": "Jenny",
     "surname": "Rosen",
     "email": "jenny.rosen@example.com",
@@ -44,19 +44,24 @@ def tokens_path(account_id: str, token_id: str = "") -> str:
 
 def _create(bench: Workbench, account_id: str, body: dict[str, Any], json_body: Any = None) -> Exchange:
     return bench.client.request(
-        "POST", persons_path(account_id), json_body=body if json_body is None else json_body, operation_id="create_person"
+        "POST",
+        persons_path(account_id),
+        json_body=body if json_body is None else json_body,
+        operation_id="create_person",
     )
 
 
 def _update(bench: Workbench, account_id: str, person_id: str, body: dict[str, Any]) -> Exchange:
-    return bench.client.request("POST", persons_path(account_id, person_id), json_body=body, operation_id="update_person")
+    return bench.client.request(
+        "POST", persons_path(account_id, person_id), json_body=body, operation_id="update_person"
+    )
 
 
 def _retrieve(bench: Workbench, account_id: str, person_id: str) -> Exchange:
     return bench.client.request("GET", persons_path(account_id, person_id), operation_id="retrieve_person")
 
 
-def _listed_ids(bench: Workbench, account_id: str) -> list[str] | None:
+def _listed_ids(bench: Workbench, account_id: str) -> list[Any] | None:
     listed = bench.client.request("GET", persons_path(account_id), operation_id="list_persons")
     if listed.status != 200 or not isinstance(listed.json, dict) or not isinstance(listed.json.get("data"), list):
         return None
@@ -140,7 +145,7 @@ def update_changes_only_what_was_sent(bench: Workbench, judge: Judge) -> None:
     # The country goes too: a target that replaces nested objects would otherwise refuse an address without one.
     sent = {"email": "jenny@example.org", "address": {"city": "Bend", "country": "US"}}
     updated = judge.ok("sent-members-changed", _update(bench, account_id, created["id"], sent), "update person")
-    address = updated.get("address") if isinstance(updated.get("address"), dict) else {}
+    address: dict[str, Any] = updated["address"] if isinstance(updated.get("address"), dict) else {}
     judge.expect(
         "sent-members-changed",
         updated.get("email") == sent["email"] and address.get("city") == "Bend",
@@ -192,7 +197,8 @@ def delete_then_not_found(bench: Workbench, judge: Judge) -> None:
     # Stripe's v2.deleted_object: the deleted id, and optionally its type in `object` (no `deleted` member is promised).
     judge.expect(
         "deleted-object",
-        deleted.get("id") == created["id"] and deleted.get("object", "v2.core.account_person") == "v2.core.account_person",
+        deleted.get("id") == created["id"]
+        and deleted.get("object", "v2.core.account_person") == "v2.core.account_person",
         f"got {deleted!r} for {created['id']!r}",
     )
     gone = _retrieve(bench, account_id, created["id"])
@@ -211,9 +217,9 @@ def _page_urls(bench: Workbench, url: str) -> tuple[str | None, str]:
     return None, ""
 
 
-def _walk(bench: Workbench, judge: Judge, url: str, direction: str) -> tuple[list[str], list[dict[str, Any]]]:
+def _walk(bench: Workbench, judge: Judge, url: str, direction: str) -> tuple[list[Any], list[dict[str, Any]]]:
     """Follow `next_page_url` or `previous_page_url`; the ids seen and the pages."""
-    seen: list[str] = []
+    seen: list[Any] = []
     pages: list[dict[str, Any]] = []
     while url and len(pages) < 20:
         if pages or direction == "previous_page_url":
@@ -225,7 +231,8 @@ def _walk(bench: Workbench, judge: Judge, url: str, direction: str) -> tuple[lis
         page = judge.ok("every-person-listed", bench.client.request("GET", url, operation_id="list_persons"), "list")
         pages.append(page)
         seen += [person.get("id") for person in page.get("data") or [] if isinstance(person, dict)]
-        url = page.get(direction) if isinstance(page.get(direction), str) else ""
+        following = page.get(direction)
+        url = following if isinstance(following, str) else ""
     return seen, pages
 
 
@@ -246,7 +253,9 @@ def list_returns_every_person_once(bench: Workbench, judge: Judge) -> None:
     account_id = bench.account()
     created = []
     for index in range(5):
-        person = judge.ok("every-person-listed", _create(bench, account_id, {"given_name": f"Listed {index}"}), "create")
+        person = judge.ok(
+            "every-person-listed", _create(bench, account_id, {"given_name": f"Listed {index}"}), "create"
+        )
         created.append(person["id"])
     deadline = time.monotonic() + float(bench.fixtures.get("list_consistency_seconds", 0))
     while True:
@@ -311,7 +320,9 @@ def list_limits(bench: Workbench, judge: Judge) -> None:
         )
         refused = outside.status == 400 and bool(_error(outside))
         observed = limit if inside.status == 200 and refused else None
-        judge.decide(assertion, decision, observed, f"limit {limit}: {inside.status}; limit {limit + step}: {outside.status}")
+        judge.decide(
+            assertion, decision, observed, f"limit {limit}: {inside.status}; limit {limit + step}: {outside.status}"
+        )
 
 
 @check(
@@ -343,7 +354,9 @@ def representative_age_limit(bench: Workbench, judge: Judge) -> None:
     stated = bench.decisions.get("representative_age_limit")
     limit = int(stated) if isinstance(stated, int) else observed
     at_limit = representative(limit, birthday_passed=True)
-    judge.expect("accepted-at-limit", at_limit.status == 200, _answer(at_limit), f"a representative aged {limit} accepted")
+    judge.expect(
+        "accepted-at-limit", at_limit.status == 200, _answer(at_limit), f"a representative aged {limit} accepted"
+    )
     below = representative(limit - 1, birthday_passed=True) if limit > 1 else newborn
     judge.expect(
         "refused-below-limit",
@@ -363,7 +376,10 @@ def representative_age_limit(bench: Workbench, judge: Judge) -> None:
 def dates_of_birth_are_validated(bench: Workbench, judge: Judge) -> None:
     account_id = bench.account()
     future = {"day": 1, "month": 6, "year": _utc_today().year + 1}
-    for assertion, dob in (("future-date-refused", future), ("impossible-date-refused", {"day": 31, "month": 4, "year": 1990})):
+    for assertion, dob in (
+        ("future-date-refused", future),
+        ("impossible-date-refused", {"day": 31, "month": 4, "year": 1990}),
+    ):
         answer = _create(bench, account_id, {"date_of_birth": dob})
         judge.expect(assertion, answer.error_code == "date_of_birth_invalid", _answer(answer))
 
@@ -452,7 +468,9 @@ def token_is_single_use(bench: Workbench, judge: Judge) -> None:
 
     def used() -> Any:
         exchange = bench.client.request("GET", tokens_path(account_id, token), operation_id="retrieve_person_token")
-        return exchange.json.get("used") if exchange.status == 200 and isinstance(exchange.json, dict) else exchange.status
+        return (
+            exchange.json.get("used") if exchange.status == 200 and isinstance(exchange.json, dict) else exchange.status
+        )
 
     judge.expect("unused-before-use", (before := used()) is False, f"used is {before!r}")
     person = judge.ok("person-carries-token-members", _create(bench, account_id, {"person_token": token}), "create")
@@ -490,8 +508,10 @@ def token_lifetime(bench: Workbench, judge: Judge) -> None:
 
 @check(
     "semantics/metadata-alongside-person-token",
-    {"metadata-alongside": "metadata beside person_token accepted, or refused with param_alongside_person_token, as "
-     "the decision says"},
+    {
+        "metadata-alongside": "metadata beside person_token accepted, or refused with param_alongside_person_token, as "
+        "the decision says"
+    },
     decisions=("metadata_alongside_person_token",),
 )
 def metadata_alongside_person_token(bench: Workbench, judge: Judge) -> None:
@@ -537,7 +557,9 @@ def identity_country_rule(bench: Workbench, judge: Judge) -> None:
     with_address = _create(bench, account_id, {"address": {"country": "US", "city": "Brothers"}})
     judge.expect("address-refused", with_address.error_code == "identity_country_required", _answer(with_address))
     plain = _create(bench, account_id, {"given_name": "Countryless"})
-    observed = "addresses" if plain.status == 200 else "persons" if plain.error_code == "identity_country_required" else None
+    observed = (
+        "addresses" if plain.status == 200 else "persons" if plain.error_code == "identity_country_required" else None
+    )
     judge.decide("rule", "identity_country_rule", observed, _answer(plain))
 
 
@@ -565,7 +587,9 @@ def idempotent_replays(bench: Workbench, judge: Judge) -> None:
 
     first = judge.ok("replay-returns-first", create(account_id, body), "create person")
     second = judge.ok("replay-returns-first", create(account_id, body), "replayed create")
-    judge.expect("replay-returns-first", second.get("id") == first.get("id"), f"{first.get('id')} then {second.get('id')}")
+    judge.expect(
+        "replay-returns-first", second.get("id") == first.get("id"), f"{first.get('id')} then {second.get('id')}"
+    )
     listed = _listed_ids(bench, account_id)
     judge.expect("replay-creates-nothing", listed is not None and len(listed) == 1, f"listed: {listed}")
     conflict = create(account_id, {"given_name": "Other"})
@@ -573,7 +597,9 @@ def idempotent_replays(bench: Workbench, judge: Judge) -> None:
         "other-body-conflicts", conflict.status == 409 and conflict.error_code == "idempotency_error", _answer(conflict)
     )
     elsewhere = create(bench.account(), body)
-    new_person = elsewhere.status == 200 and isinstance(elsewhere.json, dict) and elsewhere.json.get("id") != first.get("id")
+    new_person = (
+        elsewhere.status == 200 and isinstance(elsewhere.json, dict) and elsewhere.json.get("id") != first.get("id")
+    )
     conflicted = elsewhere.status == 409 and elsewhere.error_code == "idempotency_error"
     observed = "key" if conflicted else "key_and_path" if new_person else None
     judge.decide("key-scope", "idempotency_key_scope", observed, _answer(elsewhere))
@@ -593,10 +619,15 @@ def pii_is_never_echoed(bench: Workbench, judge: Judge) -> None:
     created = _create(bench, account_id, body)
     person = judge.ok("id-number-never-echoed", created, "create person")
     token = bench.client.request(
-        "POST", tokens_path(account_id), json_body={**body, "given_name": "Secretive"}, operation_id="create_person_token"
+        "POST",
+        tokens_path(account_id),
+        json_body={**body, "given_name": "Secretive"},
+        operation_id="create_person_token",
     )
     judge.ok("token-holds-no-data", token, "create person token")
-    pii = bench.client.request("POST", "/v1/tokens", form={"pii": {"id_number": secret_value}}, operation_id="create_token")
+    pii = bench.client.request(
+        "POST", "/v1/tokens", form={"pii": {"id_number": secret_value}}, operation_id="create_token"
+    )
     listed = bench.client.request("GET", persons_path(account_id), operation_id="list_persons")
     answers = (created, _retrieve(bench, account_id, person["id"]), listed, token, pii)
     echoed = [f"{exchange.method} {exchange.url}" for exchange in answers if secret_value in exchange.response_text]
@@ -616,8 +647,10 @@ INVALID_BODIES: dict[str, dict[str, Any]] = {
 @check(
     "semantics/invalid-requests-are-refused",
     {
-        **{name: f"a create_person with {name.replace('-', ' ')} refused with a 400 and an error object"
-           for name in INVALID_BODIES},
+        **{
+            name: f"a create_person with {name.replace('-', ' ')} refused with a 400 and an error object"
+            for name in INVALID_BODIES
+        },
         "malformed-json": "a create_person whose body is not JSON refused with a 400 and an error object",
         "missing-stripe-version": "a v2 request without Stripe-Version refused with a 400 and an error object",
         "nothing-stored": "no person stored by any refused request",
@@ -637,7 +670,11 @@ def invalid_requests_are_refused(bench: Workbench, judge: Judge) -> None:
     )
     judge.expect("malformed-json", refused(malformed), _answer(malformed))
     unversioned = bench.client.request(
-        "POST", persons_path(account_id), json_body={"given_name": "Invalid"}, versioned=False, operation_id="create_person"
+        "POST",
+        persons_path(account_id),
+        json_body={"given_name": "Invalid"},
+        versioned=False,
+        operation_id="create_person",
     )
     judge.expect("missing-stripe-version", refused(unversioned), _answer(unversioned))
     listed = _listed_ids(bench, account_id)

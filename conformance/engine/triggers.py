@@ -8,6 +8,7 @@ is missing, the trigger raises `NotExercised` with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import secrets
@@ -112,7 +113,7 @@ class Workbench:
         value = self.fixtures.get(name)
         if value in (None, False, ""):
             raise NotExercised(f"needs fixture {name}")
-        return value
+        return str(value)
 
     def _ok(self, what: str, exchange: Exchange) -> dict[str, Any]:
         """The created object, which must at least carry a string id."""
@@ -151,13 +152,13 @@ class Workbench:
             raise SetupFailed(f"create account ({hint})", exchange)
         created = self._ok("create account", exchange)
         self.created_accounts.append(created["id"])
-        return created["id"]
+        return str(created["id"])
 
     def person(self, account_id: str, body: dict[str, Any]) -> str:
         exchange = self.client.request(
             "POST", path("/v2/core/accounts/{}/persons", account_id), json_body=body, operation_id="create_person"
         )
-        return self._ok("create person", exchange)["id"]
+        return str(self._ok("create person", exchange)["id"])
 
     def created_persons(self) -> list[tuple[str, str]]:
         """(account, person) of every person a create through this workbench's client answered, whatever sent it
@@ -166,7 +167,7 @@ class Workbench:
         for exchange in self.client.exchanges:
             where = PERSONS_COLLECTION.match(urlsplit(exchange.url).path) if exchange.method == "POST" else None
             body = exchange.json if where and exchange.status == 200 else None
-            if isinstance(body, dict) and isinstance(body.get("id"), str):
+            if where and isinstance(body, dict) and isinstance(body.get("id"), str):
                 created[(unquote(where.group(1)), body["id"])] = None
         return list(created)
 
@@ -177,30 +178,32 @@ class Workbench:
             json_body=body or {"given_name": "Token"},
             operation_id="create_person_token",
         )
-        return self._ok("create person token", exchange)["id"]
+        return str(self._ok("create person token", exchange)["id"])
 
     def v1_object(self, kind: str) -> str:
         """A v1 account or customer id: from the fixtures, or created when the target allows it."""
         if value := self.fixtures.get(f"v1_{kind}"):
-            return value
+            return str(value)
         self.fixture("can_create_v1_objects")
         created = self.set_up(f"create_v1_{kind}", form={"description": "conformance"})
-        return self._ok(f"create v1 {kind}", created)["id"]
+        return str(self._ok(f"create v1 {kind}", created)["id"])
 
     def v1_person_token(self) -> str:
         exchange = self.client.request(
             "POST", "/v1/tokens", form={"person": {"first_name": "Jenny"}}, operation_id="create_token"
         )
-        return self._ok("create v1 person token", exchange)["id"]
+        return str(self._ok("create v1 person token", exchange)["id"])
 
     def cleanup(self) -> None:
         """Delete the persons and close the accounts this workbench created, then give its leased accounts
         back; failures are ignored, and an id that cannot be placed in a path names nothing to remove."""
+        # Clean-up is best effort: it never ends a run, whatever the target did.
         for account_id, person_id in reversed(self.created_persons()):
-            template = "/v2/core/accounts/{}/persons/{}"
-            _quietly(lambda: self.client.request("DELETE", path(template, account_id, person_id)))
+            with contextlib.suppress(Exception):
+                self.client.request("DELETE", path("/v2/core/accounts/{}/persons/{}", account_id, person_id))
         for account_id in reversed(self.created_accounts):
-            _quietly(lambda: self.set_up("close_account", account_id))
+            with contextlib.suppress(Exception):
+                self.set_up("close_account", account_id)
         for lease in self.leases:
             lease.release()
         self.created_accounts.clear()
@@ -208,13 +211,6 @@ class Workbench:
 
 
 PERSONS_COLLECTION = re.compile(r"^/v2/core/accounts/([^/]+)/persons/?$")
-
-
-def _quietly(remove: Callable[[], Any]) -> None:
-    try:
-        remove()
-    except Exception:  # noqa: BLE001 - clean-up is best effort: it never ends a run, whatever the target did
-        pass
 
 
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
@@ -333,7 +329,9 @@ def _expired_token(bench: Workbench, operation: Operation) -> Probe:
     """A token used after its lifetime: the stated one, or the one its created/expires_at show."""
     account_id = bench.account()
     exchange = bench.client.request(
-        "POST", path("/v2/core/accounts/{}/person_tokens", account_id), json_body={"given_name": "Token"},
+        "POST",
+        path("/v2/core/accounts/{}/person_tokens", account_id),
+        json_body={"given_name": "Token"},
         operation_id="create_person_token",
     )
     token = bench._ok("create person token", exchange)
@@ -342,7 +340,9 @@ def _expired_token(bench: Workbench, operation: Operation) -> Probe:
     wait = float(bench.fixtures.get("max_wait_seconds", 5))
     if lifetime is None or lifetime > wait:
         shown = "cannot be read from its created and expires_at" if lifetime is None else f"is {lifetime:g} s"
-        raise NotExercised(f"the target's person token lifetime {shown}, longer than the {wait:g} s this scenario may wait")
+        raise NotExercised(
+            f"the target's person token lifetime {shown}, longer than the {wait:g} s this scenario may wait"
+        )
     time.sleep(lifetime + 0.2)
     return person_write(bench, operation, {"person_token": token["id"]}, account_id=account_id)
 
@@ -351,7 +351,8 @@ def lifetime_of(token: dict[str, Any]) -> float | None:
     """Seconds from a person token's created to its expires_at; None when either cannot be read."""
     try:
         created, expires = (
-            datetime.fromisoformat(str(token[name]).replace("Z", "+00:00")).timestamp() for name in ("created", "expires_at")
+            datetime.fromisoformat(str(token[name]).replace("Z", "+00:00")).timestamp()
+            for name in ("created", "expires_at")
         )
     except (KeyError, ValueError, OverflowError):  # timestamps compared as instants: a zone on one only is no error
         return None
@@ -420,7 +421,10 @@ def _young_representative(bench: Workbench, operation: Operation) -> Probe:
     return person_write(
         bench,
         operation,
-        {"relationship": {"representative": True}, "date_of_birth": {"day": born.day, "month": born.month, "year": born.year}},
+        {
+            "relationship": {"representative": True},
+            "date_of_birth": {"day": born.day, "month": born.month, "year": born.year},
+        },
     )
 
 
@@ -436,7 +440,10 @@ def _over_owned(share: str) -> Trigger:
 
 def _key_scope_rules_out(exchange: Exchange) -> str | None:
     if exchange.status == 200:
-        return "the target scopes idempotency keys by path (the same key on another path was a new request), so a DELETE has no other request to conflict with"
+        return (
+            "the target scopes idempotency keys by path (the same key on another path was a new "
+            "request), so a DELETE has no other request to conflict with"
+        )
     return None
 
 
@@ -483,8 +490,11 @@ TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
     "token_must_be_created_with_publishable_key": _publishable_key_required,
     "not_found": _missing_object,
     "idempotency_error": (
-        Candidate("the same key with another body, or on another person for a DELETE", _conflicting_replay,
-                  rules_out=_key_scope_rules_out),
+        Candidate(
+            "the same key with another body, or on another person for a DELETE",
+            _conflicting_replay,
+            rules_out=_key_scope_rules_out,
+        ),
     ),
     # addresses
     "address_country_required": _address_without_country,
@@ -493,8 +503,12 @@ TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
     ),
     "address_characters_invalid": (
         Candidate("markup characters", body_trigger({"address": {"country": "US", "line1": "27 Fredrick <b>{}</b>"}})),
-        Candidate("control characters", body_trigger({"address": {"country": "US", "line1": "27 Fredrick\x07\x1b Ave"}})),
-        Candidate("an astral-plane character", body_trigger({"address": {"country": "US", "line1": "27 Fredrick \U0001f3e0"}})),
+        Candidate(
+            "control characters", body_trigger({"address": {"country": "US", "line1": "27 Fredrick\x07\x1b Ave"}})
+        ),
+        Candidate(
+            "an astral-plane character", body_trigger({"address": {"country": "US", "line1": "27 Fredrick \U0001f3e0"}})
+        ),
     ),
     "address_town_invalid": body_trigger({"address": {"country": "US", "town": "Shibuya"}}),
     "postal_code_required_for_jp_address": body_trigger(
@@ -502,9 +516,16 @@ TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
     ),
     "address_postal_code_invalid": body_trigger({"address": {"country": "US", "postal_code": "1234"}}),
     "unsupported_postal_code": (
-        Candidate("a US military (APO) postal code", body_trigger({"address": {"country": "US", "postal_code": "09001"}})),
-        Candidate("a US Pacific military postal code", body_trigger({"address": {"country": "US", "postal_code": "96201"}})),
-        Candidate("a Canadian postal code in a US address", body_trigger({"address": {"country": "US", "postal_code": "K1A0B1"}})),
+        Candidate(
+            "a US military (APO) postal code", body_trigger({"address": {"country": "US", "postal_code": "09001"}})
+        ),
+        Candidate(
+            "a US Pacific military postal code", body_trigger({"address": {"country": "US", "postal_code": "96201"}})
+        ),
+        Candidate(
+            "a Canadian postal code in a US address",
+            body_trigger({"address": {"country": "US", "postal_code": "K1A0B1"}}),
+        ),
     ),
     "address_state_invalid": body_trigger({"address": {"country": "US", "state": "ZZ"}}),
     "unsupported_state": (
@@ -555,8 +576,13 @@ TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
     "person_percent_ownership_invalid": body_trigger({"relationship": {"owner": True, "percent_ownership": "0"}}),
     "invalid_relationship_for_identity_type_structure_and_country": (
         Candidate("an owner on a non_profit account", _on_entity("non_profit", {"relationship": {"owner": True}})),
-        Candidate("a director on an individual account", _on_entity("individual", {"relationship": {"director": True}})),
-        Candidate("an owner on a government_entity account", _on_entity("government_entity", {"relationship": {"owner": True}})),
+        Candidate(
+            "a director on an individual account", _on_entity("individual", {"relationship": {"director": True}})
+        ),
+        Candidate(
+            "an owner on a government_entity account",
+            _on_entity("government_entity", {"relationship": {"owner": True}}),
+        ),
     ),
     "date_of_birth_age_restriction": _young_representative,
     "individual_additional_person_not_allowed": _on_entity(
@@ -617,7 +643,7 @@ def send(bench: Workbench, probe: Probe, operation_id: str) -> Exchange:
     for earlier in probe.before:
         send(bench, earlier, operation_id)
     started = time.monotonic()
-    for sent in range(1, probe.burst + 1):
+    for sent in range(1, probe.burst + 1):  # noqa: B007 - the count is read after the loop
         exchange = bench.client.request(
             probe.method,
             probe.path,

@@ -26,15 +26,16 @@ from conformance.reference.auth import Caller, KeyRegistry
 from conformance.reference.errors import ApiError
 from conformance.reference.formdata import decode_form
 from conformance.reference.service import Service
+from conformance.reference.validation import ParameterProblem, RequestValidator
 from conformance.spec import operations, schema_validator, setup_operations
 from conformance.spec.catalog import HTTP_METHODS, api_version, resolve
-from conformance.reference.validation import ParameterProblem, RequestValidator
 from conformance.spec.openapi_core_io import describe, leaf_errors
 from conformance.spec.schemas import CompiledSchema
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_IDEMPOTENCY_KEY = 255  # this server's bound (Stripe's general docs say keys are at most 255 characters)
-# What this server reads as Stripe's `format: decimal` (Stripe states the format, not its syntax): digits, an optional fraction.
+# What this server reads as Stripe's `format: decimal` (Stripe states the format, not its syntax): digits, an
+# optional fraction.
 DECIMAL_FORM = re.compile(r"[0-9]+(\.[0-9]+)?")
 # The versions this server accepts: a date and a release name, then optional beta flags (`2025-11-17.preview; x=v1`).
 API_VERSION_FORM = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?(; *[a-z0-9_]+=[a-z0-9_]+)*$")
@@ -80,7 +81,11 @@ def _body_error(errors: list[Any], fallback: str) -> ApiError:
     """The documented code a schema violation stands for, else Stripe's generic invalid_fields."""
     leaves = leaf_errors(errors)
     for error in leaves:
-        if error.validator == "required" and "'country'" in error.message and any("address" in str(part) for part in error.absolute_path):
+        if (
+            error.validator == "required"
+            and "'country'" in error.message
+            and any("address" in str(part) for part in error.absolute_path)
+        ):
             return ApiError("address_country_required", f"{describe(error)} (an address needs a country).")
     detail = "; ".join(sorted({describe(error) for error in leaves})[:5]) or fallback
     return ApiError("invalid_fields", f"Invalid request: {detail}")
@@ -98,7 +103,9 @@ class ReferenceApp:
         self.requests = RequestValidator(self.spec, {"decimal": is_decimal}, skip=_is_bracketed)
         self.operations = operations(self.spec)
         self.api_version = api_version(self.spec)
-        self._form_schema = CompiledSchema(self.spec, "TokenCreateParams", schema_validator(self.spec, "TokenCreateParams"))
+        self._form_schema = CompiledSchema(
+            self.spec, "TokenCreateParams", schema_validator(self.spec, "TokenCreateParams")
+        )
         self.app = Starlette(routes=self._routes(), exception_handlers={404: self._not_found, 405: self._not_allowed})
 
     # ------------------------------------------------------------------ routing
@@ -106,7 +113,10 @@ class ReferenceApp:
         """One route per operation of the spec and of the set-up document, each path as the documents give it."""
         handlers: dict[str, Handler] = {
             "create_person_token": lambda s, c: s.create_person_token(
-                c.caller, c.path["account_id"], c.body, {"ip": c.client_ip, "user_agent": c.user_agent},
+                c.caller,
+                c.path["account_id"],
+                c.body,
+                {"ip": c.client_ip, "user_agent": c.user_agent},
                 c.idempotency_key,
             ),
             "retrieve_person_token": lambda s, c: s.retrieve_person_token(c.caller, c.path["account_id"], c.path["id"]),
@@ -152,41 +162,84 @@ class ReferenceApp:
                 return Response(status_code=400)
             except Exception:  # the server answers every request, even on its own bugs
                 log.exception("internal error on %s %s", request.method, request.url.path)
-                return self._json(500, {"error": {"type": "api_error", "code": "internal_error", "message": "An internal error occurred."}})
+                return self._json(
+                    500,
+                    {
+                        "error": {
+                            "type": "api_error",
+                            "code": "internal_error",
+                            "message": "An internal error occurred.",
+                        }
+                    },
+                )
 
         return endpoint
 
     @staticmethod
     def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-        return JSONResponse(body, status_code=status, headers={"Request-Id": "req_" + secrets.token_hex(12), **(headers or {})})
+        return JSONResponse(
+            body, status_code=status, headers={"Request-Id": "req_" + secrets.token_hex(12), **(headers or {})}
+        )
 
     async def _not_found(self, request: Request, exc: Exception) -> Response:
-        return self._json(404, {"error": {"code": "not_found", "message": f"Unrecognized request URL ({request.method}: {request.url.path})."}})
+        return self._json(
+            404,
+            {
+                "error": {
+                    "code": "not_found",
+                    "message": f"Unrecognized request URL ({request.method}: {request.url.path}).",
+                }
+            },
+        )
 
     async def _not_allowed(self, request: Request, exc: Exception) -> Response:
-        allow = {"Allow": exc.headers["Allow"]} if isinstance(getattr(exc, "headers", None), dict) and "Allow" in exc.headers else {}
-        return self._json(405, {"error": {"code": "method_not_allowed", "message": f"{request.method} is not allowed on {request.url.path}."}}, allow)
+        headers = getattr(exc, "headers", None)
+        allow = {"Allow": headers["Allow"]} if isinstance(headers, dict) and "Allow" in headers else {}
+        return self._json(
+            405,
+            {
+                "error": {
+                    "code": "method_not_allowed",
+                    "message": f"{request.method} is not allowed on {request.url.path}.",
+                }
+            },
+            allow,
+        )
 
     # ------------------------------------------------------------- validation
     async def _call(self, request: Request, operation_id: str | None) -> Call:
         caller = self.keys.caller(request.headers.get("authorization"))
         if caller.publishable and not (operation_id and self.operations[operation_id].publishable_key_allowed):
-            raise ApiError("authentication_required", "This API call cannot be made with a publishable API key; use a secret key.", type="invalid_request_error")
+            raise ApiError(
+                "authentication_required",
+                "This API call cannot be made with a publishable API key; use a secret key.",
+                type="invalid_request_error",
+            )
         raw = await self._read_body(request)
         v2 = request.url.path.startswith("/v2/")
         if v2 and "Stripe-Version" not in request.headers:
-            raise ApiError("invalid_fields", f"The Stripe-Version header is required on v2 requests (for example {self.api_version}).")
+            raise ApiError(
+                "invalid_fields",
+                f"The Stripe-Version header is required on v2 requests (for example {self.api_version}).",
+            )
         if len(request.headers.get("Idempotency-Key", "")) > MAX_IDEMPOTENCY_KEY:
             raise ApiError("invalid_fields", f"The Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters.")
         if "Stripe-Version" in request.headers and not API_VERSION_FORM.match(request.headers["Stripe-Version"]):
-            raise ApiError("invalid_fields", f"Invalid Stripe-Version {request.headers['Stripe-Version'][:100]!r}: a date and release "
-                           f"({self.api_version}), optionally followed by beta flags (; name=v1).")
+            raise ApiError(
+                "invalid_fields",
+                f"Invalid Stripe-Version {request.headers['Stripe-Version'][:100]!r}: a date and release "
+                f"({self.api_version}), optionally followed by beta flags (; name=v1).",
+            )
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if v2:
             body = self._json_body(raw, content_type, request.method)
         elif request.method == "POST":
             if raw and content_type != "application/x-www-form-urlencoded":
-                raise ApiError("invalid_request", f"v1 bodies are form-encoded (application/x-www-form-urlencoded), not {content_type or 'untyped'}.", status=400)
+                raise ApiError(
+                    "invalid_request",
+                    f"v1 bodies are form-encoded (application/x-www-form-urlencoded), not {content_type or 'untyped'}.",
+                    status=400,
+                )
             body = self._form_body(raw) if operation_id else {}
         else:
             body = {}
@@ -194,8 +247,13 @@ class ReferenceApp:
         if operation_id:
             query = self._validate(request, operation_id, raw if v2 else None, body, content_type)
         return Call(
-            caller=caller, path=dict(request.path_params), query=query, headers=headers, body=body,
-            client_ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"),
+            caller=caller,
+            path=dict(request.path_params),
+            query=query,
+            headers=headers,
+            body=body,
+            client_ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
             origin=f"{request.url.scheme}://{request.url.netloc}",
         )
 
@@ -213,12 +271,17 @@ class ReferenceApp:
                         raise too_large
                     chunks.append(chunk)
         except TimeoutError:
-            raise ApiError("request_timeout", f"The body did not arrive within {self.body_timeout:g} s.", status=408,
-                           headers={"Connection": "close"}) from None
+            raise ApiError(
+                "request_timeout",
+                f"The body did not arrive within {self.body_timeout:g} s.",
+                status=408,
+                headers={"Connection": "close"},
+            ) from None
         return b"".join(chunks)
 
     def _form_body(self, raw: bytes) -> dict[str, Any]:
-        """A v1 form body; bracket keys nest it, so it gets the same depth limit as JSON (10,000 brackets were a 500)."""
+        """A v1 form body; bracket keys nest it, so it gets the same depth limit as JSON (10,000 brackets were a
+        500)."""
         too_deep = ApiError("invalid_request", f"The form body is nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
             body = decode_form(raw, self.spec, {"$ref": "#/components/schemas/TokenCreateParams"})
@@ -233,7 +296,11 @@ class ReferenceApp:
         if not raw.strip():
             return {}
         if method != "POST" or content_type != "application/json":
-            raise ApiError("unsupported_media_type", f"v2 request bodies must be application/json, not {content_type or 'untyped'}.", status=415)
+            raise ApiError(
+                "unsupported_media_type",
+                f"v2 request bodies must be application/json, not {content_type or 'untyped'}.",
+                status=415,
+            )
         try:
             body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_parse_float)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -242,26 +309,42 @@ class ReferenceApp:
             raise ApiError("invalid_fields", "The body must be a JSON object.")
         if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise ApiError("invalid_fields", f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
-        try:  # "\ud800" parses to a lone surrogate, which no response can encode: it was stored, then a 500 on every read
+        # "\ud800" parses to a lone surrogate, which no response can encode: it was stored, then a 500 on every read.
+        try:
             json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise ApiError("invalid_json", f"The body is not valid JSON: a \\u escape stands for a lone surrogate ({exc.object[exc.start:exc.end]!r}), not a character.") from exc
+            raise ApiError(
+                "invalid_json",
+                "The body is not valid JSON: a \\u escape stands for a lone surrogate "
+                f"({exc.object[exc.start : exc.end]!r}), not a character.",
+            ) from exc
         return body
 
-    def _validate(self, request: Request, operation_id: str, raw: bytes | None, body: dict[str, Any], content_type: str) -> dict[str, Any]:
+    def _validate(
+        self, request: Request, operation_id: str, raw: bytes | None, body: dict[str, Any], content_type: str
+    ) -> dict[str, Any]:
         """Check parameters and body against the spec; return the typed query parameters."""
         operation = self.operations[operation_id]
-        names = [name for name, _ in request.query_params.multi_items() if "[" not in name]  # `expand[]` repeats by design
+        names = [
+            name for name, _ in request.query_params.multi_items() if "[" not in name
+        ]  # `expand[]` repeats by design
         repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:  # openapi-core checks the first value, the handler would read the last: `limit=10&limit=abc` was a 500
-            raise ApiError("invalid_fields", f"Invalid request: query parameter {', '.join(repeated)} given more than once.")
+        if (
+            repeated
+        ):  # openapi-core checks the first value, the handler would read the last: `limit=10&limit=abc` was a 500
+            raise ApiError(
+                "invalid_fields", f"Invalid request: query parameter {', '.join(repeated)} given more than once."
+            )
         try:
             typed = self.requests.parameters(operation_id, request.path_params, request.query_params, request.headers)
         except ParameterProblem as problem:
             raise ApiError("invalid_fields", f"Invalid request: {problem}") from None
         if raw and not raw.strip():  # what openapi-core says of a blank body: it is not JSON
-            raise ApiError("invalid_fields", "Invalid request: Request body validation error: "
-                           f"Failed to deserialize value with application/json mimetype: {raw.decode('latin-1')}")
+            raise ApiError(
+                "invalid_fields",
+                "Invalid request: Request body validation error: "
+                f"Failed to deserialize value with application/json mimetype: {raw.decode('latin-1')}",
+            )
         if raw and self.requests.body_errors(operation_id, body):
             # Explained from the body as sent, the numbers as written (the service's copy has 1.0 as 1).
             raise _body_error(self.requests.body_errors(operation_id, json.loads(raw)), "invalid body")
@@ -282,7 +365,9 @@ class ReferenceApp:
         decoded = decode_form(urlencode(pairs).encode(), self.spec, schema)
         errors = list(schema_validator(self.spec, schema).iter_errors(decoded))
         if errors:
-            raise ApiError("invalid_fields", f"Invalid request: {'; '.join(sorted(describe(error) for error in errors)[:5])}")
+            raise ApiError(
+                "invalid_fields", f"Invalid request: {'; '.join(sorted(describe(error) for error in errors)[:5])}"
+            )
         return decoded
 
 

@@ -49,17 +49,22 @@ class KeyRegistry:
     def caller(self, authorization: str | None) -> Caller:
         """Resolve an Authorization header (Bearer, or Basic with the key as user name), else 401."""
         key = _key_from_header(authorization)
-        if key not in self._keys and not (self._accept_unknown and key.startswith("sk_test_") and KEY_FORMAT.match(key)):
+        if key not in self._keys and not (
+            self._accept_unknown and key.startswith("sk_test_") and KEY_FORMAT.match(key)
+        ):
             raise ApiError("authentication_required", "Invalid API Key provided.", type="invalid_request_error")
         kind, mode = key.split("_", 2)[:2]
-        return Caller(key=key, publishable=kind == "pk", livemode=mode == "live", platform=PLATFORM_FIXTURE_KEYS.get(key))
+        return Caller(
+            key=key, publishable=kind == "pk", livemode=mode == "live", platform=PLATFORM_FIXTURE_KEYS.get(key)
+        )
 
 
 def _key_from_header(authorization: str | None) -> str:
     if not authorization:
         raise ApiError(
             "authentication_required",
-            "You did not provide an API key. Provide it in the Authorization header, using Bearer auth (Authorization: Bearer YOUR_SECRET_KEY).",
+            "You did not provide an API key. Provide it in the Authorization header, using Bearer auth "
+            "(Authorization: Bearer YOUR_SECRET_KEY).",
             type="invalid_request_error",
         )
     scheme, _, credentials = authorization.strip().partition(" ")

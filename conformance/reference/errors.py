@@ -11,8 +11,14 @@ from typing import Any
 
 from conformance.spec import load_spec, operations
 
-GENERIC_STATUS = {"invalid_fields": 400, "invalid_json": 400, "authentication_required": 401,
-                  "unsupported_media_type": 415, "request_too_large": 413, "not_found": 404}
+GENERIC_STATUS = {
+    "invalid_fields": 400,
+    "invalid_json": 400,
+    "authentication_required": 401,
+    "unsupported_media_type": 415,
+    "request_too_large": 413,
+    "not_found": 404,
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,9 +33,19 @@ def _catalog() -> dict[str, tuple[int, tuple[str, ...], dict[str, Any]]]:
 class ApiError(Exception):
     """An error response: `{"error": {"code", "message", ...}}` with the documented status and members."""
 
-    def __init__(self, code: str, message: str, *, status: int | None = None, headers: dict[str, str] | None = None, **members: Any) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        **members: Any,
+    ) -> None:
         super().__init__(f"{code}: {message}")
-        documented_status, documented_members, constants = _catalog().get(code, (GENERIC_STATUS.get(code, 400), ("code", "message"), {}))
+        documented_status, documented_members, constants = _catalog().get(
+            code, (GENERIC_STATUS.get(code, 400), ("code", "message"), {})
+        )
         self.code = code
         self.message = message
         self.status = status if status is not None else documented_status

@@ -19,7 +19,8 @@ def decode_form(body: bytes, spec: dict[str, Any], schema: dict[str, Any]) -> di
     tree: dict[str, Any] = {}
     for key, value in pairs:
         _insert(tree, _path(key), value)
-    return _coerce(spec, schema, tree)
+    coerced: dict[str, Any] = _coerce(spec, schema, tree)
+    return coerced
 
 
 def _path(key: str) -> list[str]:
@@ -46,13 +47,17 @@ def _insert(tree: dict[str, Any], path: list[str], value: str) -> None:
         holds_list = appended and depth == len(parents) - 1
         child = node.setdefault(part, [] if holds_list else {})
         if isinstance(child, str) or isinstance(child, list) != holds_list:
-            raise ApiError("invalid_request", f"Form key {where} is given as more than one of a value, a list and an object.")
+            raise ApiError(
+                "invalid_request", f"Form key {where} is given as more than one of a value, a list and an object."
+            )
         if holds_list:
             child.append(value)
             return
         node = child
     if isinstance(node.get(leaf), (dict, list)):
-        raise ApiError("invalid_request", f"Form key {where} is given as more than one of a value, a list and an object.")
+        raise ApiError(
+            "invalid_request", f"Form key {where} is given as more than one of a value, a list and an object."
+        )
     node[leaf] = value
 
 
@@ -75,7 +80,10 @@ def _coerce(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> Any:
             return [_coerce(spec, schema.get("items", {}), value[key]) for key in sorted(value, key=int)]
         properties = schema.get("properties", {})
         extra = schema.get("additionalProperties", {})
-        return {key: _coerce(spec, properties.get(key, extra if isinstance(extra, dict) else {}), item) for key, item in value.items()}
+        return {
+            key: _coerce(spec, properties.get(key, extra if isinstance(extra, dict) else {}), item)
+            for key, item in value.items()
+        }
     if kind == "boolean" and value in ("true", "false"):
         return value == "true"
     if kind in ("integer", "number"):

@@ -22,13 +22,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from conformance.reference.errors import ApiError
 
 __all__ = [
-    "AccountFacts", "PersonList", "Roster", "RuleSettings", "check_person_token_alone", "check_person_write",
-    "merge_person", "person_marks",
+    "AccountFacts",
+    "PersonList",
+    "Roster",
+    "RuleSettings",
+    "check_person_token_alone",
+    "check_person_write",
+    "merge_person",
+    "person_marks",
 ]
 
 
@@ -39,10 +45,10 @@ class Roster(Protocol):
 
     def any(self) -> bool: ...
 
-    def marked(self, mark: str) -> list[dict]: ...
+    def marked(self, mark: str) -> list[dict[str, Any]]: ...
 
 
-def person_marks(person: dict) -> frozenset[str]:
+def person_marks(person: dict[str, Any]) -> frozenset[str]:
     """What the account-wide rules look a person up by: each role it holds, a share of ownership, and
     its identity (given_name, surname, date_of_birth)."""
     relationship = person.get("relationship") or {}
@@ -59,12 +65,12 @@ def person_marks(person: dict) -> frozenset[str]:
 class PersonList:
     """A Roster over persons held in memory (newest first)."""
 
-    persons: tuple[dict, ...] = ()
+    persons: tuple[dict[str, Any], ...] = ()
 
     def any(self) -> bool:
         return bool(self.persons)
 
-    def marked(self, mark: str) -> list[dict]:
+    def marked(self, mark: str) -> list[dict[str, Any]]:
         return [person for person in self.persons if mark in person_marks(person)]
 
 
@@ -79,10 +85,12 @@ class AccountFacts:
 
 
 # Like Stripe's test file tokens: file id -> the purpose it was uploaded with.
-_TEST_FILES = MappingProxyType({
-    "file_identity_document_success": "identity_document",
-    "file_account_requirement_success": "account_requirement",
-})
+_TEST_FILES = MappingProxyType(
+    {
+        "file_identity_document_success": "identity_document",
+        "file_account_requirement_success": "account_requirement",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ class RuleSettings:
 # ----------------------------------------------------------------------------- public operations
 
 
-def check_person_token_alone(body: dict, settings: RuleSettings | None = None) -> None:
+def check_person_token_alone(body: dict[str, Any], settings: RuleSettings | None = None) -> None:
     """Raise param_alongside_person_token when `person_token` comes with another member (metadata aside, where
     the server allows it)."""
     if "person_token" not in body:
@@ -117,11 +125,15 @@ def check_person_token_alone(body: dict, settings: RuleSettings | None = None) -
     extra = sorted(set(body) - alongside)
     if extra:
         allowed = " (metadata may accompany it)" if "metadata" in alongside else ""
-        raise ApiError("param_alongside_person_token",
-                       f"person_token must be sent alone{allowed}, but the request also sends {', '.join(extra)}")
+        raise ApiError(
+            "param_alongside_person_token",
+            f"person_token must be sent alone{allowed}, but the request also sends {', '.join(extra)}",
+        )
 
 
-def merge_person(existing: dict, body: dict, settings: RuleSettings | None = None) -> dict:
+def merge_person(
+    existing: dict[str, Any], body: dict[str, Any], settings: RuleSettings | None = None
+) -> dict[str, Any]:
     """The person after an update: a new dict, neither input is changed.
 
     Nested objects merge member by member or are replaced whole, arrays are replaced or gain the sent
@@ -133,7 +145,7 @@ def merge_person(existing: dict, body: dict, settings: RuleSettings | None = Non
     return merged
 
 
-def _apply(target: dict, changes: dict, settings: RuleSettings, *, top: bool = False) -> None:
+def _apply(target: dict[str, Any], changes: dict[str, Any], settings: RuleSettings, *, top: bool = False) -> None:
     for key, value in changes.items():
         if value is None:
             target.pop(key, None)
@@ -147,7 +159,9 @@ def _apply(target: dict, changes: dict, settings: RuleSettings, *, top: bool = F
             target[key] = copy.deepcopy(value)
 
 
-def check_person_write(body: dict, *, account: AccountFacts, existing: dict | None, settings: RuleSettings) -> None:
+def check_person_write(
+    body: dict[str, Any], *, account: AccountFacts, existing: dict[str, Any] | None, settings: RuleSettings
+) -> None:
     """Raise the ApiError of the first broken rule for a create (existing None) or update person body.
 
     The body is valid against the spec and has no person_token (check_person_token_alone and the
@@ -169,7 +183,7 @@ def check_person_write(body: dict, *, account: AccountFacts, existing: dict | No
 
 @dataclass(frozen=True)
 class _Write:
-    person: dict  # the person as it will be stored
+    person: dict[str, Any]  # the person as it will be stored
     account: AccountFacts
     settings: RuleSettings
 
@@ -185,7 +199,7 @@ class _Rule:
     reads: frozenset[str]
     check: Check
     create_only: bool = False
-    members: Callable[[_Write], dict[str, str]] = lambda write: {}  # the code's documented extra members
+    members: Callable[[_Write], dict[str, Any]] = lambda write: {}  # the code's documented extra members
 
 
 def _upper(value: str | None) -> str | None:
@@ -199,14 +213,14 @@ def _upper(value: str | None) -> str | None:
 class _Address(NamedTuple):
     label: str  # where it is in the request, for messages: "address", "additional_addresses[0]", ...
     kind: str  # "residential" | "additional" | "script"
-    members: dict
+    members: dict[str, Any]
 
     @property
     def country(self) -> str | None:
         return _upper(self.members.get("country"))
 
 
-def _addresses(person: dict) -> Iterator[_Address]:
+def _addresses(person: dict[str, Any]) -> Iterator[_Address]:
     if person.get("address") is not None:
         yield _Address("address", "residential", person["address"])
     for index, address in enumerate(person.get("additional_addresses") or ()):
@@ -215,7 +229,7 @@ def _addresses(person: dict) -> Iterator[_Address]:
         yield _Address(f"script_addresses.{script}", "script", address)
 
 
-def _residential_country(person: dict) -> str | None:
+def _residential_country(person: dict[str, Any]) -> str | None:
     return _upper((person.get("address") or {}).get("country"))
 
 
@@ -224,12 +238,14 @@ AddressCheck = Callable[[_Address, _Write], str | None]
 
 def _each_address(check: AddressCheck) -> Check:
     """A rule over every address of the person: the first broken address answers."""
+
     def check_all(write: _Write) -> str | None:
         for address in _addresses(write.person):
             message = check(address, write)
             if message is not None:
                 return message
         return None
+
     return check_all
 
 
@@ -243,9 +259,15 @@ def _identity_country_missing(write: _Write) -> str | None:
     if write.account.country is not None:
         return None
     if write.settings.identity_country_rule == "persons":
-        return f"account {write.account.id} has no identity country; set identity.country on the account before adding persons"
+        return (
+            f"account {write.account.id} has no identity country; set identity.country on the "
+            "account before adding persons"
+        )
     if next(_addresses(write.person), None) is not None:
-        return f"account {write.account.id} has no identity country; set identity.country on the account before giving a person an address"
+        return (
+            f"account {write.account.id} has no identity country; set identity.country on the "
+            "account before giving a person an address"
+        )
     return None
 
 
@@ -256,8 +278,10 @@ def _address_characters(address: _Address, write: _Write) -> str | None:
     for name, value in address.members.items():
         bad = next((c for c in value if c in _FORBIDDEN_ADDRESS_CHARACTERS or unicodedata.category(c) == "Cc"), None)
         if bad is not None:
-            return (f"{address.label}.{name} contains {bad!r}, which is not allowed in an address "
-                    "(control characters and <>{}[]|\\^~ are refused)")
+            return (
+                f"{address.label}.{name} contains {bad!r}, which is not allowed in an address "
+                "(control characters and <>{}[]|\\^~ are refused)"
+            )
     return None
 
 
@@ -277,12 +301,15 @@ _POSTAL_CODES = {
     "US": (re.compile(r"[0-9]{5}(-[0-9]{4})?"), "a valid US ZIP code (12345 or 12345-6789)"),
     "JP": (re.compile(r"[0-9]{3}-?[0-9]{4}"), "a valid JP postal code (123-4567 or 1234567)"),
 }
-_OTHER_POSTAL_CODES = (re.compile(r"[A-Za-z0-9 -]{1,10}"), "a valid postal code (1 to 10 letters, digits, spaces or hyphens)")
+_OTHER_POSTAL_CODES = (
+    re.compile(r"[A-Za-z0-9 -]{1,10}"),
+    "a valid postal code (1 to 10 letters, digits, spaces or hyphens)",
+)
 
 
 def _postal_code_format(address: _Address, write: _Write) -> str | None:
     code = address.members.get("postal_code")
-    pattern, description = _POSTAL_CODES.get(address.country, _OTHER_POSTAL_CODES)
+    pattern, description = _POSTAL_CODES.get(address.country or "", _OTHER_POSTAL_CODES)
     if code is not None and not pattern.fullmatch(code):
         return f"{address.label}.postal_code {code!r} is not {description}"
     return None
@@ -300,9 +327,66 @@ def _military_postal_code(address: _Address, write: _Write) -> str | None:
 
 
 _US_STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH "
-    "OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY "
-    "DC AS GU MP PR VI UM".split())
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+        "AS",
+        "GU",
+        "MP",
+        "PR",
+        "VI",
+        "UM",
+    ]
+)
 _US_MILITARY_STATES = frozenset({"AA", "AE", "AP"})  # real USPS codes, hence not "invalid", but unsupported
 
 
@@ -336,7 +420,10 @@ def _country_differs_from_residential(address: _Address, write: _Write) -> str |
 def _residential_country_not_identity(write: _Write) -> str | None:
     country, identity = _residential_country(write.person), _upper(write.account.country)
     if write.account.entity_type == "individual" and country is not None and country != identity:
-        return f"address.country {country} differs from the identity country {identity} of individual account {write.account.id}"
+        return (
+            f"address.country {country} differs from the identity country {identity} of individual "
+            f"account {write.account.id}"
+        )
     return None
 
 
@@ -374,7 +461,10 @@ def _email_format(write: _Write) -> str | None:
 def _email_reserved_domain(write: _Write) -> str | None:
     email = write.person["email"]
     if email.rsplit(".", 1)[-1].lower() in _RESERVED_TLDS:
-        return f"email {email!r} is under the reserved top-level domain .{email.rsplit('.', 1)[-1]}, which cannot receive email"
+        return (
+            f"email {email!r} is under the reserved top-level domain .{email.rsplit('.', 1)[-1]}, "
+            "which cannot receive email"
+        )
     return None
 
 
@@ -384,8 +474,10 @@ _PHONE = re.compile(r"\+?[0-9 .()-]*")
 def _phone_format(write: _Write) -> str | None:
     phone = write.person["phone"]
     if not (_PHONE.fullmatch(phone) and 7 <= sum(character.isdigit() for character in phone) <= 15):
-        return (f"phone {phone!r} is not a valid phone number "
-                "(7 to 15 digits, optionally led by '+', with spaces, dots, hyphens or brackets)")
+        return (
+            f"phone {phone!r} is not a valid phone number "
+            "(7 to 15 digits, optionally led by '+', with spaces, dots, hyphens or brackets)"
+        )
     return None
 
 
@@ -424,7 +516,10 @@ def _id_number_country(write: _Write) -> str | None:
     for index, id_number in enumerate(write.person.get("id_numbers") or ()):
         id_country = id_number["type"].split("_")[0].upper()  # every IdNumberType starts with its ISO country
         if country is not None and id_country != country:
-            return f"id_numbers[{index}].type {id_number['type']} is a {id_country} ID number, but the person's address is in {country}"
+            return (
+                f"id_numbers[{index}].type {id_number['type']} is a {id_country} ID number, but the "
+                f"person's address is in {country}"
+            )
     return None
 
 
@@ -449,7 +544,7 @@ _DOCUMENT_PURPOSES = {
 }
 
 
-def _document_files(person: dict) -> Iterator[tuple[str, str, str]]:
+def _document_files(person: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     """(where, file id, the purpose it needs) for every file the person's documents name."""
     for name, document in (person.get("documents") or {}).items():
         purpose = _DOCUMENT_PURPOSES[name]
@@ -469,22 +564,25 @@ def _unknown_document(write: _Write) -> str | None:
 def _document_purpose(write: _Write) -> str | None:
     for where, file_id, purpose in _document_files(write.person):
         if write.settings.files[file_id] != purpose:
-            return f"{where} {file_id!r} was uploaded with purpose {write.settings.files[file_id]}, but this document needs {purpose}"
+            return (
+                f"{where} {file_id!r} was uploaded with purpose {write.settings.files[file_id]}, but "
+                f"this document needs {purpose}"
+            )
     return None
 
 
 # ----------------------------------------------------------------------------- relationships and the account
 
 
-def _is(person: dict, role: str) -> bool:
+def _is(person: dict[str, Any], role: str) -> bool:
     return (person.get("relationship") or {}).get(role) is True
 
 
-def _another(write: _Write, role: str) -> dict | None:
+def _another(write: _Write, role: str) -> dict[str, Any] | None:
     return next(iter(write.account.persons.marked(f"role:{role}")), None)
 
 
-def _percent(person: dict) -> Decimal:
+def _percent(person: dict[str, Any]) -> Decimal:
     # A decimal string on the server's scale (0 to 100, or 0 to 1); an unset percentage counts as 0.
     value = (person.get("relationship") or {}).get("percent_ownership")
     return Decimal(value) if value is not None else Decimal(0)
@@ -528,14 +626,17 @@ def _role_for_entity_type(write: _Write) -> str | None:
     return None
 
 
-def _age(dob: dict, today: datetime.date) -> int:
-    return today.year - dob["year"] - ((today.month, today.day) < (dob["month"], dob["day"]))
+def _age(dob: dict[str, Any], today: datetime.date) -> int:
+    return int(today.year - dob["year"] - ((today.month, today.day) < (dob["month"], dob["day"])))
 
 
 def _representative_too_young(write: _Write) -> str | None:
     dob, limit = write.person.get("date_of_birth"), write.settings.age_limit
     if _is(write.person, "representative") and dob is not None and (age := _age(dob, write.settings.today)) < limit:
-        return f"a representative must be at least {limit} years old, and this person is {age}; a younger person needs a legal guardian"
+        return (
+            f"a representative must be at least {limit} years old, and this person is {age}; a "
+            "younger person needs a legal guardian"
+        )
     return None
 
 
@@ -547,11 +648,16 @@ def _second_person_on_individual(write: _Write) -> str | None:
 
 def _second(role: str) -> Check:
     """The rule that the account has at most one person with `role`."""
+
     def check(write: _Write) -> str | None:
         other = _another(write, role) if _is(write.person, role) else None
         if other is not None:
-            return f"account {write.account.id} already has a {role.replace('_', ' ')} ({other.get('id')}); relationship.{role} cannot be true for a second person"
+            return (
+                f"account {write.account.id} already has a {role.replace('_', ' ')} "
+                f"({other.get('id')}); relationship.{role} cannot be true for a second person"
+            )
         return None
+
     return check
 
 
@@ -565,19 +671,22 @@ def _ownership_total(write: _Write) -> str | None:
     owners = write.account.persons.marked("owns")
     own, others = _percent(write.person), sum((_percent(other) for other in owners), Decimal(0))
     if own + others > write.settings.full_ownership:
-        return (f"relationship.percent_ownership {own} plus the {others} owned by the account's other persons is {own + others}, "
-                f"more than {write.settings.full_ownership} (100%)")
+        return (
+            f"relationship.percent_ownership {own} plus the {others} owned by the account's other "
+            f"persons is {own + others}, "
+            f"more than {write.settings.full_ownership} (100%)"
+        )
     return None
 
 
-def _identity_key(person: dict) -> tuple | None:
+def _identity_key(person: dict[str, Any]) -> tuple[Any, ...] | None:
     given_name, surname, dob = person.get("given_name"), person.get("surname"), person.get("date_of_birth")
     if not (given_name and surname and dob):
         return None
     return given_name.casefold(), surname.casefold(), (dob.get("year"), dob.get("month"), dob.get("day"))
 
 
-def _duplicate_of(write: _Write) -> dict | None:
+def _duplicate_of(write: _Write) -> dict[str, Any] | None:
     key = _identity_key(write.person)
     if key is None:
         return None
@@ -620,18 +729,40 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("document_invalid", frozenset({"documents"}), _unknown_document),
     _Rule("document_purpose_invalid", frozenset({"documents"}), _document_purpose),
     _Rule("legal_guardian_representative_not_allowed", _RELATIONSHIP, _guardian_and_representative),
-    _Rule("authorizer_relationship_invalid_for_representative", _RELATIONSHIP, _authorizer_and_representative, create_only=True),
-    _Rule("additional_tos_only_allowed_for_legal_guardian", frozenset({"additional_terms_of_service", "relationship"}), _terms_without_guardian),
+    _Rule(
+        "authorizer_relationship_invalid_for_representative",
+        _RELATIONSHIP,
+        _authorizer_and_representative,
+        create_only=True,
+    ),
+    _Rule(
+        "additional_tos_only_allowed_for_legal_guardian",
+        frozenset({"additional_terms_of_service", "relationship"}),
+        _terms_without_guardian,
+    ),
     _Rule("person_percent_ownership_invalid", _RELATIONSHIP, _owner_with_zero_percent),
-    _Rule("invalid_relationship_for_identity_type_structure_and_country", _RELATIONSHIP, _role_for_entity_type, create_only=True),
-    _Rule("date_of_birth_age_restriction", frozenset({"relationship", "date_of_birth"}), _representative_too_young,
-          members=lambda write: {"age_limit": str(write.settings.age_limit)}),
+    _Rule(
+        "invalid_relationship_for_identity_type_structure_and_country",
+        _RELATIONSHIP,
+        _role_for_entity_type,
+        create_only=True,
+    ),
+    _Rule(
+        "date_of_birth_age_restriction",
+        frozenset({"relationship", "date_of_birth"}),
+        _representative_too_young,
+        members=lambda write: {"age_limit": str(write.settings.age_limit)},
+    ),
     _Rule("individual_additional_person_not_allowed", frozenset(), _second_person_on_individual, create_only=True),
     _Rule("additional_representative_not_allowed", _RELATIONSHIP, _second("representative")),
     _Rule("additional_legal_guardian_not_allowed", _RELATIONSHIP, _second("legal_guardian")),
     _Rule("legal_guardian_requires_existing_representative", _RELATIONSHIP, _guardian_without_representative),
     _Rule("authorizer_duplicate", _RELATIONSHIP, _second("authorizer"), create_only=True),
     _Rule("total_person_ownership_exceeded", _RELATIONSHIP, _ownership_total),
-    _Rule("duplicate_person_not_allowed", frozenset({"given_name", "surname", "date_of_birth"}), _duplicate,
-          members=lambda write: {"duplicate_person_id": _duplicate_of(write)["id"]}),
+    _Rule(
+        "duplicate_person_not_allowed",
+        frozenset({"given_name", "surname", "date_of_birth"}),
+        _duplicate,
+        members=lambda write: {"duplicate_person_id": (_duplicate_of(write) or {}).get("id")},
+    ),
 )

@@ -4,6 +4,7 @@ target of a run), or in the foreground."""
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 import os
 import pickle
@@ -15,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -33,13 +34,13 @@ class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     database: str | Path = ":memory:"
-    settings: Settings = Settings()
+    settings: Settings = field(default_factory=Settings)
     keys: tuple[str, ...] = DEFAULT_KEYS
     # Hooks for variants of the server (e.g. fault-injected ones in the tests): the service class
     # to run, and ASGI middleware wrapped around the application, innermost first.
     service_class: type[Service] = Service
     middleware: tuple[Callable[[Any], Any], ...] = ()
-    limits: HttpLimits = HttpLimits()  # slow and numerous clients
+    limits: HttpLimits = field(default_factory=HttpLimits)  # slow and numerous clients
 
 
 def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
@@ -52,8 +53,15 @@ def build(options: ServerOptions) -> tuple[uvicorn.Config, Storage]:
     # httptools: the faster parser, and the stricter one (a request with both Content-Length and
     # Transfer-Encoding is refused, as request smuggling defences want); guarded against slow clients.
     protocol = functools.partial(GuardedProtocol, limits=options.limits)
-    config = uvicorn.Config(app, host=options.host, port=options.port, http=protocol, lifespan="off",
-                            log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.port,
+        http=protocol,  # type: ignore[arg-type]  # uvicorn takes a protocol factory; its stubs say a class
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+    )
     return config, storage
 
 
@@ -98,8 +106,9 @@ class RunningServer(_Listening):
         config, self.storage = build(options)  # first: a storage that fails to open leaves no socket bound
         super().__init__(options, listener)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
-                                        name="reference-server")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="reference-server"
+        )
 
     def start(self, timeout: float = 10.0) -> Self:
         self._thread.start()
@@ -134,8 +143,12 @@ class ServerProcess(_Listening):
         descriptor = self._socket.fileno()
         child = "from conformance.reference.server import serve_child; serve_child()"
         self._process = process = subprocess.Popen(
-            [sys.executable, "-c", child, str(descriptor)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            pass_fds=(descriptor,), env={**os.environ, "PYTHONPATH": path})
+            [sys.executable, "-c", child, str(descriptor)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            pass_fds=(descriptor,),
+            env={**os.environ, "PYTHONPATH": path},
+        )
         assert process.stdin is not None and process.stdout is not None
         try:
             process.stdin.write(pickle.dumps(self.options))
@@ -153,10 +166,8 @@ class ServerProcess(_Listening):
     def stop(self) -> None:
         process = self._process
         if process is not None:
-            try:
+            with contextlib.suppress(OSError):
                 process.stdin.close()  # type: ignore[union-attr]
-            except OSError:
-                pass
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:

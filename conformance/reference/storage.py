@@ -86,7 +86,7 @@ class Storage:
 
     # -- generic documents
     def _get(self, table: str, id_: str) -> dict[str, Any] | None:
-        row = self._db.execute(f"SELECT data FROM {table} WHERE id = ?", (id_,)).fetchone()  # noqa: S608 - fixed table names
+        row = self._db.execute(f"SELECT data FROM {table} WHERE id = ?", (id_,)).fetchone()
         return json.loads(row[0]) if row else None
 
     # -- accounts
@@ -96,7 +96,9 @@ class Storage:
 
     def put_account(self, account: dict[str, Any], kind: str) -> None:
         data = {key: value for key, value in account.items() if key != "_kind"}
-        self._db.execute("INSERT OR REPLACE INTO accounts (id, kind, data) VALUES (?, ?, ?)", (account["id"], kind, json.dumps(data)))
+        self._db.execute(
+            "INSERT OR REPLACE INTO accounts (id, kind, data) VALUES (?, ?, ?)", (account["id"], kind, json.dumps(data))
+        )
 
     # -- persons
     def index_persons(self, marks: Marks) -> None:
@@ -115,7 +117,9 @@ class Storage:
         )
 
     def get_person(self, account_id: str, person_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT data FROM persons WHERE id = ? AND account_id = ?", (person_id, account_id)).fetchone()
+        row = self._db.execute(
+            "SELECT data FROM persons WHERE id = ? AND account_id = ?", (person_id, account_id)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def roster(self, account_id: str, exclude: str | None = None) -> AccountRoster:
@@ -127,7 +131,7 @@ class Storage:
             "INSERT INTO persons (id, account_id, data) VALUES (?, ?, ?)",
             (person["id"], person["account"], json.dumps(person)),
         )
-        self._mark(cursor.lastrowid, person)
+        self._mark(int(cursor.lastrowid or 0), person)
 
     def update_person(self, person: dict[str, Any]) -> None:
         (seq,) = self._db.execute("SELECT seq FROM persons WHERE id = ?", (person["id"],)).fetchone()
@@ -140,25 +144,30 @@ class Storage:
         self._db.execute(marks, (person_id,))
         self._db.execute("DELETE FROM persons WHERE id = ?", (person_id,))
 
-    def page_of_persons(self, account_id: str, *, limit: int, after_seq: int | None, before_seq: int | None,
-                        newest_first: bool = True) -> list[tuple[int, dict[str, Any]]]:
+    def page_of_persons(
+        self, account_id: str, *, limit: int, after_seq: int | None, before_seq: int | None, newest_first: bool = True
+    ) -> list[tuple[int, dict[str, Any]]]:
         """Persons in list order (newest or oldest first, by insertion sequence), strictly after or before a
         sequence number in that order."""
         forward, backward = ("<", "DESC"), (">", "ASC")
         if not newest_first:
             forward, backward = backward, forward
-        (compare, order), bound, flip = (backward, before_seq, True) if before_seq is not None else (forward, after_seq, False)
+        (compare, order), bound, flip = (
+            (backward, before_seq, True) if before_seq is not None else (forward, after_seq, False)
+        )
         if bound is None:
             bound = 2**62 if compare == "<" else -1
         rows = self._db.execute(
-            f"SELECT seq, data FROM persons WHERE account_id = ? AND seq {compare} ? ORDER BY seq {order} LIMIT ?",  # noqa: S608
+            f"SELECT seq, data FROM persons WHERE account_id = ? AND seq {compare} ? ORDER BY seq {order} LIMIT ?",
             (account_id, bound, limit),
         ).fetchall()
         return [(seq, json.loads(data)) for seq, data in (rows[::-1] if flip else rows)]
 
     def has_persons_beyond(self, account_id: str, seq: int, *, newer: bool) -> bool:
         op = ">" if newer else "<"
-        row = self._db.execute(f"SELECT 1 FROM persons WHERE account_id = ? AND seq {op} ? LIMIT 1", (account_id, seq)).fetchone()  # noqa: S608
+        row = self._db.execute(
+            f"SELECT 1 FROM persons WHERE account_id = ? AND seq {op} ? LIMIT 1", (account_id, seq)
+        ).fetchone()
         return row is not None
 
     # -- person tokens
@@ -166,7 +175,10 @@ class Storage:
         return self._get("person_tokens", token_id)
 
     def put_person_token(self, token: dict[str, Any]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO person_tokens (id, account_id, data) VALUES (?, ?, ?)", (token["id"], token["account"], json.dumps(token)))
+        self._db.execute(
+            "INSERT OR REPLACE INTO person_tokens (id, account_id, data) VALUES (?, ?, ?)",
+            (token["id"], token["account"], json.dumps(token)),
+        )
 
     # -- v1 tokens
     def get_v1_token(self, token_id: str) -> dict[str, Any] | None:
@@ -177,7 +189,9 @@ class Storage:
 
     # -- idempotency
     def get_idempotent(self, scope: str, key: str) -> tuple[str, int, dict[str, Any]] | None:
-        row = self._db.execute("SELECT fingerprint, status, body FROM idempotency WHERE scope = ? AND key = ?", (scope, key)).fetchone()
+        row = self._db.execute(
+            "SELECT fingerprint, status, body FROM idempotency WHERE scope = ? AND key = ?", (scope, key)
+        ).fetchone()
         return (row[0], row[1], json.loads(row[2])) if row else None
 
     def put_idempotent(self, scope: str, key: str, fingerprint: str, status: int, body: dict[str, Any]) -> None:

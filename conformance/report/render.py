@@ -6,6 +6,7 @@ and every string is redacted before rendering as well as the final HTML after it
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -25,7 +26,7 @@ from conformance.spec import Operation, load_spec, operations
 STATUSES = ("passed", "failed", "not exercised", "error")
 FAILING = ("failed", "error")
 CATEGORIES = ("fuzzing", "response validation", "error-code scenarios", "semantics", "v1 tokens")
-SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "not exercised": "–"}
+SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "not exercised": "–"}  # noqa: RUF001 - an en dash, as drawn
 # Failures first: that is what a reader opens the report for.
 SEVERITY = {"failed": 0, "error": 1, "not exercised": 2, "passed": 3}
 MAX_EXCHANGES = 6  # per check in the HTML; results.json keeps them all
@@ -58,10 +59,8 @@ def _script_json(value: Any) -> markupsafe.Markup:
 
 def _body(text: str) -> tuple[str, bool]:
     """Pretty-printed JSON when it parses, else the text; cut to MAX_BODY characters."""
-    try:
+    with contextlib.suppress(ValueError, RecursionError):  # RecursionError: a body nested thousands deep
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, RecursionError):  # RecursionError: a body nested thousands deep
-        pass
     return (text[:MAX_BODY], True) if len(text) > MAX_BODY else (text, False)
 
 
@@ -139,7 +138,7 @@ def _matrix(ops: dict[str, Operation], checks: dict[str, dict[str, Any]]) -> dic
     ]
     rows, exercised, operations_exercised = [], 0, 0
     for operation in ops.values():
-        cells = []
+        cells: list[dict[str, Any] | None] = []
         for code in codes:
             if code not in operation.errors:
                 cells.append(None)
@@ -155,7 +154,7 @@ def _matrix(ops: dict[str, Operation], checks: dict[str, dict[str, Any]]) -> dic
             {
                 "operation": operation,
                 "success": success,
-                "cells": list(zip(codes, cells)),
+                "cells": list(zip(codes, cells, strict=True)),
                 "fuzz_requests": found.group(1) if found else "",
             }
         )

@@ -345,7 +345,7 @@ def _stripe_operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[s
 
 def _parameters(
     document: dict[str, Any], path: str, operation: dict[str, Any]
-) -> dict[tuple[str, str], dict[str, Any]]:
+) -> dict[tuple[Any, Any], dict[str, Any]]:
     """Parameters by place and name; path parameters by position in the path (their names differ between layouts)."""
     positions = {name: f"#{index + 1} ({name})" for index, name in enumerate(re.findall(r"\{([^}]*)\}", path))}
     resolved = [_resolve(document, parameter) for parameter in operation.get("parameters", [])]

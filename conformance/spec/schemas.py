@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC_URI = "urn:conformance:spec"
-Validator = Draft202012Validator | OAS31Validator
+Validator = Draft202012Validator  # OAS31Validator is one of its kind (extended from it)
 
 
 def schema_validator(spec: dict[str, Any], schema: str | dict[str, Any]) -> Draft202012Validator:
@@ -72,8 +72,11 @@ def _formats(node: Any) -> Iterator[str]:
             yield from _formats(item)
 
 
-def _registry(spec: dict[str, Any]) -> Registry:
-    return Registry().with_resource(SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT202012))
+def _registry(spec: dict[str, Any]) -> Registry[Any]:
+    registry: Registry[Any] = Registry().with_resource(
+        SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
+    return registry
 
 
 def _root(schema: str | dict[str, Any]) -> dict[str, Any]:

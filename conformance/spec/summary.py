@@ -27,7 +27,7 @@ def _media_examples(spec: dict[str, Any]) -> int:
             operation = item.get(method)
             if not operation:
                 continue
-            bodies = [operation.get("requestBody", {})] + list(operation.get("responses", {}).values())
+            bodies = [operation.get("requestBody", {}), *operation.get("responses", {}).values()]
             for body in bodies:
                 for media in body.get("content", {}).values():
                     count += len(media.get("examples", {}))
