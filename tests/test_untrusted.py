@@ -11,16 +11,18 @@ from conformance.engine.client import ApiClient
 from conformance.engine.untrusted import (
     MAX_ID_CHARS,
     Untrusted,
-    path,
     path_id,
     request_target,
     retry_after,
     same_origin,
 )
 
+from conformance.spec import load_spec, operations
+
 from .chaos import Answer, Behaviour, ChaosServer, Sentinel
 
 KEY = "sk_test_untrusted0123456789"
+OPERATIONS = operations(load_spec())
 
 
 @pytest.mark.parametrize(
@@ -40,7 +42,7 @@ KEY = "sk_test_untrusted0123456789"
 )
 def test_an_id_is_one_quoted_segment(value, quoted):
     assert path_id(value) == quoted
-    assert path("/v2/core/accounts/{}/persons", value) == f"/v2/core/accounts/{quoted}/persons"
+    assert OPERATIONS["list_persons"].url(account_id=path_id(value)) == f"/v2/core/accounts/{quoted}/persons"
 
 
 @pytest.mark.parametrize(
@@ -54,7 +56,8 @@ def test_an_id_that_cannot_be_a_segment_is_refused(value):
 
 
 def test_the_longest_id_fits_the_longest_target():
-    assert request_target(path("/v2/core/accounts/{}/persons/{}", "\U0001f600" * MAX_ID_CHARS, "a" * MAX_ID_CHARS))
+    longest = OPERATIONS["retrieve_person"].url(account_id=path_id("\U0001f600" * MAX_ID_CHARS), id=path_id("a" * MAX_ID_CHARS))
+    assert request_target(longest)
 
 
 @pytest.mark.parametrize(

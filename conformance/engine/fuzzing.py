@@ -37,12 +37,8 @@ MAX_SHOWN_FAILURES = 5
 def _objects(bench: Workbench, operation: Operation, account_id: str) -> dict[str, str]:
     """Path parameters that point at real objects, so generated requests reach real code paths."""
     params = {"account_id": account_id}
-    if "/persons/{id}" in operation.path:
-        params["id"] = bench.person(account_id, {"given_name": "Fuzzed"})
-    elif "/person_tokens/{id}" in operation.path:
-        params["id"] = bench.person_token(account_id)
-    elif "{token}" in operation.path:
-        params["token"] = bench.v1_person_token()
+    for name, creator in operation.created_by.items():
+        params[name] = bench.created(creator, account_id, "Fuzzed")
     return params
 
 

@@ -118,6 +118,7 @@ class CheckUnit:
             environment.config.decisions,
             environment.pool,
             environment.config.rate_limit_per_second,
+            api=environment.operations,
         )
         started = time.monotonic()
         try:

@@ -47,7 +47,7 @@ def target(config: RunConfig) -> Iterator[str]:
 def ensure_reachable(environment: Environment) -> None:
     client = environment.client()
     try:
-        first = client.request("GET", "/v2/core/accounts/conformance_reachability/persons")
+        first = client.request("GET", environment.operations["list_persons"].url(account_id="conformance_reachability"))
     finally:
         client.close()
     if first.status is None:

@@ -16,7 +16,6 @@ from conformance.engine.client import Exchange
 from conformance.engine.judge import CHECKS, Judge, Stop, check
 from conformance.engine.results import Category
 from conformance.engine.triggers import Workbench, lifetime_of
-from conformance.engine.untrusted import path, path_id
 from conformance.spec import Operation
 
 __all__ = ["CHECKS", "Stop"]
@@ -32,37 +31,20 @@ PERSON: dict[str, Any] = {
 }
 
 
-def persons_path(account_id: str, person_id: str = "") -> str:
-    persons = path("/v2/core/accounts/{}/persons", account_id)
-    return f"{persons}/{path_id(person_id)}" if person_id else persons
-
-
-def tokens_path(account_id: str, token_id: str = "") -> str:
-    tokens = path("/v2/core/accounts/{}/person_tokens", account_id)
-    return f"{tokens}/{path_id(token_id)}" if token_id else tokens
-
-
 def _create(bench: Workbench, account_id: str, body: dict[str, Any], json_body: Any = None) -> Exchange:
-    return bench.client.request(
-        "POST",
-        persons_path(account_id),
-        json_body=body if json_body is None else json_body,
-        operation_id="create_person",
-    )
+    return bench.call("create_person", account_id=account_id, json=body if json_body is None else json_body)
 
 
 def _update(bench: Workbench, account_id: str, person_id: str, body: dict[str, Any]) -> Exchange:
-    return bench.client.request(
-        "POST", persons_path(account_id, person_id), json_body=body, operation_id="update_person"
-    )
+    return bench.call("update_person", account_id=account_id, id=person_id, json=body)
 
 
 def _retrieve(bench: Workbench, account_id: str, person_id: str) -> Exchange:
-    return bench.client.request("GET", persons_path(account_id, person_id), operation_id="retrieve_person")
+    return bench.call("retrieve_person", account_id=account_id, id=person_id)
 
 
 def _listed_ids(bench: Workbench, account_id: str) -> list[Any] | None:
-    listed = bench.client.request("GET", persons_path(account_id), operation_id="list_persons")
+    listed = bench.call("list_persons", account_id=account_id)
     if listed.status != 200 or not isinstance(listed.json, dict) or not isinstance(listed.json.get("data"), list):
         return None
     return [person.get("id") for person in listed.json["data"] if isinstance(person, dict)]
@@ -192,7 +174,7 @@ def metadata_null_removes_a_key(bench: Workbench, judge: Judge) -> None:
 def delete_then_not_found(bench: Workbench, judge: Judge) -> None:
     account_id = bench.account()
     created = judge.ok("deleted-object", _create(bench, account_id, {"given_name": "Short-lived"}), "create person")
-    exchange = bench.client.request("DELETE", persons_path(account_id, created["id"]), operation_id="delete_person")
+    exchange = bench.call("delete_person", account_id=account_id, id=created["id"])
     deleted = judge.ok("deleted-object", exchange, "delete person")
     # Stripe's v2.deleted_object: the deleted id, and optionally its type in `object` (no `deleted` member is promised).
     judge.expect(
@@ -228,7 +210,7 @@ def _walk(bench: Workbench, judge: Judge, url: str, direction: str) -> tuple[lis
                 judge.decide("page-urls", "page_urls", form, f"{direction} {url!r}")
             if form is None:
                 raise Stop("page-urls")
-        page = judge.ok("every-person-listed", bench.client.request("GET", url, operation_id="list_persons"), "list")
+        page = judge.ok("every-person-listed", bench.follow("list_persons", url), "list")
         pages.append(page)
         seen += [person.get("id") for person in page.get("data") or [] if isinstance(person, dict)]
         following = page.get(direction)
@@ -259,7 +241,9 @@ def list_returns_every_person_once(bench: Workbench, judge: Judge) -> None:
         created.append(person["id"])
     deadline = time.monotonic() + float(bench.fixtures.get("list_consistency_seconds", 0))
     while True:
-        seen, pages = _walk(bench, judge, f"{persons_path(account_id)}?limit=2", "next_page_url")
+        seen, pages = _walk(
+            bench, judge, bench.url("list_persons", {"limit": 2}, account_id=account_id), "next_page_url"
+        )
         if set(seen) == set(created) or time.monotonic() >= deadline:
             break
         time.sleep(0.5)  # Stripe documents v2 lists as eventually consistent
@@ -303,7 +287,7 @@ def list_limits(bench: Workbench, judge: Judge) -> None:
         judge.ok("default-page-size", _create(bench, account_id, {"given_name": f"Paged {index}"}), "create person")
     page = judge.ok(
         "default-page-size",
-        bench.client.request("GET", persons_path(account_id), operation_id="list_persons"),
+        bench.call("list_persons", account_id=account_id),
         "list persons",
     )
     size = len(page.get("data") or [])
@@ -314,10 +298,8 @@ def list_limits(bench: Workbench, judge: Judge) -> None:
         if not isinstance(limit, int):
             judge.decide(assertion, decision, "not observed", "the suite does not search for it")
             continue
-        inside = bench.client.request("GET", f"{persons_path(account_id)}?limit={limit}", operation_id="list_persons")
-        outside = bench.client.request(
-            "GET", f"{persons_path(account_id)}?limit={limit + step}", operation_id="list_persons"
-        )
+        inside = bench.call("list_persons", account_id=account_id, query={"limit": limit})
+        outside = bench.call("list_persons", account_id=account_id, query={"limit": limit + step})
         refused = outside.status == 400 and bool(_error(outside))
         observed = limit if inside.status == 200 and refused else None
         judge.decide(
@@ -446,7 +428,7 @@ def accounts_are_isolated(bench: Workbench, judge: Judge) -> None:
     other = _retrieve(bench, second, person["id"])
     judge.expect("person-not-retrievable", other.status == 404, _answer(other))
     token = bench.person_token(first)
-    other = bench.client.request("GET", tokens_path(second, token), operation_id="retrieve_person_token")
+    other = bench.call("retrieve_person_token", account_id=second, id=token)
     judge.expect("token-not-retrievable", other.status == 404, _answer(other))
     listed = _listed_ids(bench, second)
     judge.expect("person-not-listed", listed is not None and person["id"] not in listed, f"listed: {listed}")
@@ -467,7 +449,7 @@ def token_is_single_use(bench: Workbench, judge: Judge) -> None:
     token = bench.person_token(account_id, {"given_name": "Tokenised", "surname": "Person"})
 
     def used() -> Any:
-        exchange = bench.client.request("GET", tokens_path(account_id, token), operation_id="retrieve_person_token")
+        exchange = bench.call("retrieve_person_token", account_id=account_id, id=token)
         return (
             exchange.json.get("used") if exchange.status == 200 and isinstance(exchange.json, dict) else exchange.status
         )
@@ -490,9 +472,7 @@ def token_is_single_use(bench: Workbench, judge: Judge) -> None:
 )
 def token_lifetime(bench: Workbench, judge: Judge) -> None:
     account_id = bench.account()
-    exchange = bench.client.request(
-        "POST", tokens_path(account_id), json_body={"given_name": "Expiring"}, operation_id="create_person_token"
-    )
+    exchange = bench.call("create_person_token", account_id=account_id, json={"given_name": "Expiring"})
     token = judge.ok("expires-after-created", exchange, "create person token")
     lifetime = lifetime_of(token)
     seen = f"created {token.get('created')!r}, expires_at {token.get('expires_at')!r}"
@@ -580,9 +560,7 @@ def idempotent_replays(bench: Workbench, judge: Judge) -> None:
     body = {"given_name": "Replayed"}
 
     def create(on: str, sent: dict[str, Any]) -> Exchange:
-        exchange = bench.client.request(
-            "POST", persons_path(on), json_body=sent, idempotency_key=key, operation_id="create_person"
-        )
+        exchange = bench.call("create_person", account_id=on, json=sent, idempotency_key=key)
         return exchange
 
     first = judge.ok("replay-returns-first", create(account_id, body), "create person")
@@ -618,17 +596,10 @@ def pii_is_never_echoed(bench: Workbench, judge: Judge) -> None:
     body = {"id_numbers": [{"type": "us_ssn", "value": secret_value}], "address": {"country": "US"}}
     created = _create(bench, account_id, body)
     person = judge.ok("id-number-never-echoed", created, "create person")
-    token = bench.client.request(
-        "POST",
-        tokens_path(account_id),
-        json_body={**body, "given_name": "Secretive"},
-        operation_id="create_person_token",
-    )
+    token = bench.call("create_person_token", account_id=account_id, json={**body, "given_name": "Secretive"})
     judge.ok("token-holds-no-data", token, "create person token")
-    pii = bench.client.request(
-        "POST", "/v1/tokens", form={"pii": {"id_number": secret_value}}, operation_id="create_token"
-    )
-    listed = bench.client.request("GET", persons_path(account_id), operation_id="list_persons")
+    pii = bench.call("create_token", form={"pii": {"id_number": secret_value}})
+    listed = bench.call("list_persons", account_id=account_id)
     answers = (created, _retrieve(bench, account_id, person["id"]), listed, token, pii)
     echoed = [f"{exchange.method} {exchange.url}" for exchange in answers if secret_value in exchange.response_text]
     judge.expect("id-number-never-echoed", not echoed, f"echoed by {echoed}")
@@ -665,17 +636,9 @@ def invalid_requests_are_refused(bench: Workbench, judge: Judge) -> None:
     for name, body in INVALID_BODIES.items():
         answer = _create(bench, account_id, body)
         judge.expect(name, refused(answer), _answer(answer))
-    malformed = bench.client.request(
-        "POST", persons_path(account_id), raw_body=b'{"given_name": "Invalid"', operation_id="create_person"
-    )
+    malformed = bench.call("create_person", account_id=account_id, raw_body=b'{"given_name": "Invalid"')
     judge.expect("malformed-json", refused(malformed), _answer(malformed))
-    unversioned = bench.client.request(
-        "POST",
-        persons_path(account_id),
-        json_body={"given_name": "Invalid"},
-        versioned=False,
-        operation_id="create_person",
-    )
+    unversioned = bench.call("create_person", account_id=account_id, json={"given_name": "Invalid"}, versioned=False)
     judge.expect("missing-stripe-version", refused(unversioned), _answer(unversioned))
     listed = _listed_ids(bench, account_id)
     judge.expect("nothing-stored", listed == [], f"listed after the refused requests: {listed}")
@@ -685,18 +648,17 @@ def _v2(operation: Operation) -> bool:
     return operation.path.startswith("/v2/")
 
 
-def _v2_probes(bench: Workbench, account_id: str) -> dict[str, tuple[str, str, Any]]:
-    """A plain, valid request of each v2 operation, on objects made for it: (method, path, body)."""
-    person_id = bench.person(account_id, {"given_name": "Probed"})
-    token_id = bench.person_token(account_id)
+def _v2_probes(bench: Workbench, account_id: str) -> dict[str, tuple[dict[str, Any], Any]]:
+    """A plain, valid request of each v2 operation, on objects made for it: (path parameters, body)."""
+    made = {"create_person": bench.created("create_person", account_id, "Probed")}
+    made["create_person_token"] = bench.created("create_person_token", account_id, "Probed")
     return {
-        "create_person_token": ("POST", tokens_path(account_id), {}),
-        "retrieve_person_token": ("GET", tokens_path(account_id, token_id), None),
-        "list_persons": ("GET", persons_path(account_id), None),
-        "create_person": ("POST", persons_path(account_id), {}),
-        "retrieve_person": ("GET", persons_path(account_id, person_id), None),
-        "update_person": ("POST", persons_path(account_id, person_id), {}),
-        "delete_person": ("DELETE", persons_path(account_id, person_id), None),
+        operation.operation_id: (
+            {"account_id": account_id, **{name: made[creator] for name, creator in operation.created_by.items()}},
+            {} if operation.method == "post" else None,
+        )
+        for operation in bench.api.values()
+        if _v2(operation)
     }
 
 
@@ -709,8 +671,8 @@ def minimal_requests_succeed(bench: Workbench, judge: Judge) -> None:
     account_id = bench.account()
     probes = _v2_probes(bench, account_id)
     for operation_id in judge.check.assertions:  # delete last: the others use the person
-        method, target, body = probes[operation_id]
-        answer = bench.client.request(method, target, json_body=body, operation_id=operation_id)
+        params, body = probes[operation_id]
+        answer = bench.call(operation_id, json=body, **params)
         judge.expect(operation_id, answer.status == 200 and isinstance(answer.json, dict), _answer(answer))
 
 
@@ -733,13 +695,13 @@ def livemode_matches_the_key(bench: Workbench, judge: Judge) -> None:
     decisions=("unknown_test_keys",),
 )
 def auth_is_enforced(bench: Workbench, judge: Judge) -> None:
-    persons = persons_path(bench.account())
-    missing = bench.client.request("GET", persons, authorize=False, operation_id="list_persons")
+    account_id = bench.account()
+    missing = bench.call("list_persons", account_id=account_id, authorize=False)
     judge.expect("no-key-refused", missing.status == 401 and bool(_error(missing)), _answer(missing))
-    malformed = bench.client.request("GET", persons, key="not an API key", operation_id="list_persons")
+    malformed = bench.call("list_persons", account_id=account_id, key="not an API key")
     judge.expect("malformed-key-refused", malformed.status == 401 and bool(_error(malformed)), _answer(malformed))
     unknown = "sk_test_conformance" + secrets.token_hex(12)
-    answer = bench.client.request("GET", persons, key=unknown, operation_id="list_persons")
+    answer = bench.call("list_persons", account_id=account_id, key=unknown)
     refused = answer.status == 401 and bool(_error(answer))
     observed = "refused" if refused else "accepted" if answer.status == 200 else None
     judge.decide("unknown-test-key", "unknown_test_keys", observed, _answer(answer))
@@ -759,8 +721,8 @@ def publishable_keys_are_refused(bench: Workbench, judge: Judge) -> None:
     account_id = bench.account()
     probes = _v2_probes(bench, account_id)
     for operation_id in judge.check.assertions:
-        method, target, body = probes[operation_id]
-        answer = bench.client.request(method, target, json_body=body, key=key, operation_id=operation_id)
+        params, body = probes[operation_id]
+        answer = bench.call(operation_id, json=body, key=key, **params)
         judge.expect(operation_id, answer.status == 401 and bool(_error(answer)), _answer(answer))
 
 
@@ -775,14 +737,12 @@ def publishable_keys_are_refused(bench: Workbench, judge: Judge) -> None:
 )
 def v1_person_token_round_trip(bench: Workbench, judge: Judge) -> None:
     form = {"person": {"first_name": "Jane", "relationship": {"owner": True}}}
-    created = judge.ok(
-        "token-object", bench.client.request("POST", "/v1/tokens", form=form, operation_id="create_token"), "create"
-    )
+    created = judge.ok("token-object", bench.call("create_token", form=form), "create")
     judge.expect(
         "token-object",
         (created.get("object"), created.get("type"), created.get("used")) == ("token", "person", False),
         f"object {created.get('object')!r}, type {created.get('type')!r}, used {created.get('used')!r}",
     )
-    exchange = bench.client.request("GET", path("/v1/tokens/{}", created.get("id")), operation_id="retrieve_token")
+    exchange = bench.call("retrieve_token", token=created.get("id"))
     retrieved = judge.ok("retrieve-returns-it", exchange, "retrieve v1 token")
     judge.expect("retrieve-returns-it", retrieved.get("id") == created.get("id"), f"got {retrieved.get('id')!r}")

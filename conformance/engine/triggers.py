@@ -9,20 +9,20 @@ is missing, the trigger raises `NotExercised` with the reason.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
-import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from conformance.engine.accounts import AccountPool, Lease, NoPoolAccount, describe_kind
 from conformance.engine.client import ApiClient, Exchange
-from conformance.engine.untrusted import path, path_id, retry_after
-from conformance.spec import Operation, setup_operations
+from conformance.engine.untrusted import path_id, retry_after
+from conformance.spec import Operation, load_spec, operations, setup_operations
 
 # Values that provoke configuration-dependent codes on the embedded reference server
 # (docs/reference-server.md); a target profile replaces them for another implementation.
@@ -57,6 +57,11 @@ class SetupFailed(Exception):
 
 
 Trigger = Callable[["Workbench", Operation], "Probe"]
+
+
+@functools.cache
+def _spec_operations() -> dict[str, Operation]:
+    return operations(load_spec())
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class Workbench:
     pool: AccountPool | None = None
     rate_limit_per_second: float | None = None  # the target's declared per-account limit (profile)
     setup: Mapping[str, Operation] = field(default_factory=setup_operations)
+    api: Mapping[str, Operation] = field(default_factory=_spec_operations)  # the operations under test
     created_accounts: list[str] = field(default_factory=list)
     leases: list[Lease] = field(default_factory=list)
 
@@ -129,6 +135,28 @@ class Workbench:
         """One call of the set-up document (spec/setup.yaml)."""
         operation = self.setup[operation_id]
         return self.client.request(operation.method.upper(), path_of(operation, account_id), **request)
+
+    def url(self, operation_id: str, query: Mapping[str, Any] | None = None, **params: object) -> str:
+        """The request path of an operation under test, each parameter through `path_id` (`Untrusted` for a value
+        that cannot be one), and the query."""
+        target = self.api[operation_id].url(**{name: path_id(value) for name, value in params.items()})
+        return f"{target}?{urlencode(query)}" if query else target
+
+    def call(
+        self, operation_id: str, /, *, query: Mapping[str, Any] | None = None, json: Any = None, **arguments: Any
+    ) -> Exchange:
+        """One call of an operation under test: its path parameters by name (`account_id=..., id=...`), the
+        query, the JSON body, and what else `ApiClient.request` takes."""
+        operation = self.api[operation_id]
+        params = {name: arguments.pop(name) for name in operation.path_parameters if name in arguments}
+        target = self.url(operation_id, query, **params)
+        return self.client.request(
+            operation.method.upper(), target, json_body=json, operation_id=operation_id, **arguments
+        )
+
+    def follow(self, operation_id: str, target: str) -> Exchange:
+        """A GET of a URL the target gave (a page link) as a call of `operation_id`; the client checks it."""
+        return self.client.request(self.api[operation_id].method.upper(), target, operation_id=operation_id)
 
     def account(self, country: str | None = "us", entity_type: str = "company") -> str:
         if self.pool is not None:
@@ -155,30 +183,26 @@ class Workbench:
         return str(created["id"])
 
     def person(self, account_id: str, body: dict[str, Any]) -> str:
-        exchange = self.client.request(
-            "POST", path("/v2/core/accounts/{}/persons", account_id), json_body=body, operation_id="create_person"
-        )
-        return str(self._ok("create person", exchange)["id"])
+        return str(self._ok("create person", self.call("create_person", account_id=account_id, json=body))["id"])
 
     def created_persons(self) -> list[tuple[str, str]]:
         """(account, person) of every person a create through this workbench's client answered, whatever sent it
         (a setup step, a check, a scenario's probe, fuzzing): on a pool account, each one must be deleted."""
+        create = self.api["create_person"]
         created: dict[tuple[str, str], None] = {}
         for exchange in self.client.exchanges:
-            where = PERSONS_COLLECTION.match(urlsplit(exchange.url).path) if exchange.method == "POST" else None
+            where = create.match(urlsplit(exchange.url).path) if exchange.method == create.method.upper() else None
             body = exchange.json if where and exchange.status == 200 else None
             if where and isinstance(body, dict) and isinstance(body.get("id"), str):
-                created[(unquote(where.group(1)), body["id"])] = None
+                created[(unquote(where["account_id"]), body["id"])] = None
         return list(created)
 
     def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
-        exchange = self.client.request(
-            "POST",
-            path("/v2/core/accounts/{}/person_tokens", account_id),
-            json_body=body or {"given_name": "Token"},
-            operation_id="create_person_token",
-        )
-        return str(self._ok("create person token", exchange)["id"])
+        return str(self.person_token_object(account_id, body)["id"])
+
+    def person_token_object(self, account_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        exchange = self.call("create_person_token", account_id=account_id, json=body or {"given_name": "Token"})
+        return self._ok("create person token", exchange)
 
     def v1_object(self, kind: str) -> str:
         """A v1 account or customer id: from the fixtures, or created when the target allows it."""
@@ -189,18 +213,29 @@ class Workbench:
         return str(self._ok(f"create v1 {kind}", created)["id"])
 
     def v1_person_token(self) -> str:
-        exchange = self.client.request(
-            "POST", "/v1/tokens", form={"person": {"first_name": "Jenny"}}, operation_id="create_token"
-        )
+        exchange = self.call("create_token", form={"person": {"first_name": "Jenny"}})
         return str(self._ok("create v1 person token", exchange)["id"])
+
+    def created(self, operation_id: str, account_id: str, given_name: str) -> str:
+        """A new object of the kind `operation_id` creates (see `Operation.created_by`), on the account."""
+        make: dict[str, Callable[[], str]] = {
+            "create_person": lambda: self.person(account_id, {"given_name": given_name}),
+            "create_person_token": lambda: self.person_token(account_id),
+            "create_token": self.v1_person_token,
+        }
+        return make[operation_id]()
 
     def cleanup(self) -> None:
         """Delete the persons and close the accounts this workbench created, then give its leased accounts
         back; failures are ignored, and an id that cannot be placed in a path names nothing to remove."""
-        # Clean-up is best effort: it never ends a run, whatever the target did.
+        # Clean-up is best effort: it never ends a run, whatever the target did. Its requests carry no operation
+        # id: no check judges them.
+        delete = self.api["delete_person"]
         for account_id, person_id in reversed(self.created_persons()):
             with contextlib.suppress(Exception):
-                self.client.request("DELETE", path("/v2/core/accounts/{}/persons/{}", account_id, person_id))
+                self.client.request(
+                    delete.method.upper(), self.url(delete.operation_id, account_id=account_id, id=person_id)
+                )
         for account_id in reversed(self.created_accounts):
             with contextlib.suppress(Exception):
                 self.set_up("close_account", account_id)
@@ -210,15 +245,20 @@ class Workbench:
         self.leases.clear()
 
 
-PERSONS_COLLECTION = re.compile(r"^/v2/core/accounts/([^/]+)/persons/?$")
-
-
-PATH_PARAMETER = re.compile(r"\{(\w+)\}")
-
-
 def path_of(operation: Operation, account_id: str = "", object_id: str = "") -> str:
-    values = {"account_id": account_id, "id": object_id, "token": object_id}
-    return PATH_PARAMETER.sub(lambda match: path_id(values[match.group(1)]), operation.path)
+    """The operation's path on an account and, for a parameter naming an object (`id`, `token`), that object."""
+    return operation.url(
+        **{name: path_id(account_id if name == "account_id" else object_id) for name in operation.path_parameters}
+    )
+
+
+def _object_creator(operation: Operation) -> str | None:
+    """The operation creating the object this operation addresses (retrieve_person: create_person), or None."""
+    return next((creator for name, creator in operation.created_by.items() if name != "account_id"), None)
+
+
+def _id_prefix(creator: str | None) -> str:
+    return "perstok_" if creator == "create_person_token" else "person_test_"
 
 
 def baseline(
@@ -226,12 +266,9 @@ def baseline(
 ) -> Probe:
     """A plain, valid call of `operation` on `account_id`; `usable` says whether objects can be created there."""
     object_id = ""
-    if operation.operation_id in ("retrieve_person", "update_person", "delete_person"):
-        object_id = (
-            bench.person(account_id, {"given_name": "Baseline"}) if usable else "person_test_conformance_placeholder"
-        )
-    elif operation.operation_id == "retrieve_person_token":
-        object_id = bench.person_token(account_id) if usable else "perstok_conformance_placeholder"
+    if (creator := _object_creator(operation)) is not None:
+        placeholder = _id_prefix(creator) + "conformance_placeholder"
+        object_id = bench.created(creator, account_id, "Baseline") if usable else placeholder
     body = {"given_name": "Baseline"} if operation.method == "post" else None
     return Probe(operation.method.upper(), path_of(operation, account_id, object_id), json_body=body, key=key)
 
@@ -246,7 +283,7 @@ def person_write(
 ) -> Probe:
     """Create a person with `body`, or (update_person) create one from `base` and update it with `body`."""
     account_id = account_id or bench.account()
-    if operation.operation_id == "create_person":
+    if _object_creator(operation) is None:
         return Probe("POST", path_of(operation, account_id), json_body=body)
     person_id = bench.person(account_id, base or {"given_name": "Updatable"})
     return Probe("POST", path_of(operation, account_id, person_id), json_body=body)
@@ -328,13 +365,7 @@ def _token_of_other_account(bench: Workbench, operation: Operation) -> Probe:
 def _expired_token(bench: Workbench, operation: Operation) -> Probe:
     """A token used after its lifetime: the stated one, or the one its created/expires_at show."""
     account_id = bench.account()
-    exchange = bench.client.request(
-        "POST",
-        path("/v2/core/accounts/{}/person_tokens", account_id),
-        json_body={"given_name": "Token"},
-        operation_id="create_person_token",
-    )
-    token = bench._ok("create person token", exchange)
+    token = bench.person_token_object(account_id)
     stated = bench.decisions.get("person_token_lifetime_seconds", "any")
     lifetime = float(stated) if isinstance(stated, (int, float)) else lifetime_of(token)
     wait = float(bench.fixtures.get("max_wait_seconds", 5))
@@ -383,7 +414,7 @@ def _immutable_identity(bench: Workbench, operation: Operation) -> Probe:
 
 
 def _missing_object(bench: Workbench, operation: Operation) -> Probe:
-    prefix = "perstok_" if "person_tokens" in operation.path else "person_test_"
+    prefix = _id_prefix(_object_creator(operation))
     body = {"given_name": "Nobody"} if operation.method == "post" else None
     return Probe(
         operation.method.upper(),
@@ -396,7 +427,7 @@ def _conflicting_replay(bench: Workbench, operation: Operation) -> Probe:
     """The same key with another body (a DELETE has none: the same key on another person)."""
     key = "conformance-" + secrets.token_hex(12)
     account_id = bench.account()
-    if operation.operation_id == "delete_person":
+    if operation.method == "delete":  # no body: the same key on another object
         first = Probe(
             "DELETE", path_of(operation, account_id, bench.person(account_id, {"given_name": "A"})), idempotency_key=key
         )
@@ -449,7 +480,7 @@ def _key_scope_rules_out(exchange: Exchange) -> str | None:
 
 def _country_mismatch_on_individual(bench: Workbench, operation: Operation) -> Probe:
     account_id = bench.account(country="us", entity_type="individual")
-    if operation.operation_id == "create_person":
+    if _object_creator(operation) is None:
         return Probe("POST", path_of(operation, account_id), json_body={"address": {"country": "CA"}})
     person_id = bench.person(account_id, {"given_name": "Individual"})
     return Probe("POST", path_of(operation, account_id, person_id), json_body={"address": {"country": "CA"}})

@@ -56,11 +56,6 @@ def path_id(value: object) -> str:
     return {".": "%2E", "..": "%2E%2E"}.get(quoted, quoted)
 
 
-def path(template: str, *ids: object) -> str:
-    """`path("/v2/core/accounts/{}/persons", account_id)`: the template with each id through `path_id`."""
-    return template.format(*(path_id(value) for value in ids))
-
-
 def request_target(target: object) -> str:
     """A request target (path and query) the client may send to the target; `Untrusted` otherwise."""
     if not isinstance(target, str):

@@ -534,9 +534,8 @@ class Service:
                 before_seq=cursor.get("before"),
                 newest_first=newest_first,
             )
-            base = (
-                "" if self.settings.decisions["page_urls"] == "relative" else origin
-            ) + f"/v2/core/accounts/{account_id}/persons"
+            listed = self._operations["list_persons"].url(account_id=account_id)
+            base = ("" if self.settings.decisions["page_urls"] == "relative" else origin) + listed
             next_url = previous_url = None
             if rows and db.has_persons_beyond(account_id, rows[-1][0], newer=not newest_first):
                 next_url = f"{base}?page={_encode_page(account_id, limit, after=rows[-1][0])}"

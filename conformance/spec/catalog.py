@@ -6,10 +6,13 @@ reference (`allOf: [V2Error, ErrorCode.a, ErrorCode.b, ...]`); the status is the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+CREATED_ID = "$response.body#/id"  # a link parameter taken from this: the linking operation created the object
 ERROR_RULE_PREFIX = "#/components/schemas/ErrorCode."
 
 
@@ -36,10 +39,32 @@ class Operation:
     statuses: tuple[int, ...]
     publishable_key_allowed: bool
     errors: dict[str, DocumentedError] = field(default_factory=dict)
+    # Each path parameter naming an object that an operation of the spec creates: the creating operation's id,
+    # read from the links that give the parameter from its answer's id (an account comes from the set-up document).
+    created_by: dict[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return f"{self.method.upper()} {self.path}"
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        return tuple(PATH_PARAMETER.findall(self.path))
+
+    def url(self, **segments: str) -> str:
+        """The path with each parameter replaced by its segment, which the caller has made safe to place there;
+        KeyError naming a parameter that is not given, TypeError for one the path does not have."""
+        if unknown := sorted(set(segments) - set(self.path_parameters)):
+            raise TypeError(f"{self.operation_id} has no path parameter {', '.join(unknown)}")
+        return PATH_PARAMETER.sub(lambda match: segments[match.group(1)], self.path)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """The raw path parameters of a request path of this operation, or None when the path is not one."""
+        pattern = "".join(
+            "([^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(PATH_PARAMETER.split(self.path))
+        )
+        found = re.fullmatch(pattern + "/?", path)
+        return dict(zip(self.path_parameters, found.groups(), strict=True)) if found else None
 
 
 MAX_REFERENCE_CHAIN = 64  # a `$ref` chain longer than this is a loop
@@ -90,9 +115,24 @@ def _documented_errors(spec: dict[str, Any], responses: dict[str, Any]) -> dict[
     return errors
 
 
+def _creators(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """For each linked operation, the parameters a link fills from the created object's id, and who created it."""
+    found: dict[str, dict[str, str]] = {}
+    for item in spec.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            operation = item.get(method) or {}
+            for response in operation.get("responses", {}).values():
+                for link in (resolve(spec, response).get("links") or {}).values():
+                    for name, expression in (link.get("parameters") or {}).items():
+                        if expression == CREATED_ID and method == "post":
+                            found.setdefault(link["operationId"], {})[name] = operation["operationId"]
+    return found
+
+
 def operations(spec: dict[str, Any]) -> dict[str, Operation]:
     """Every operation of the spec by operationId, in document order."""
     found: dict[str, Operation] = {}
+    creators = _creators(spec)
     for path, item in spec.get("paths", {}).items():
         for method in HTTP_METHODS:
             if method not in item:
@@ -107,6 +147,7 @@ def operations(spec: dict[str, Any]) -> dict[str, Operation]:
                 statuses=tuple(sorted(int(status) for status in responses if status.isdigit())),
                 publishable_key_allowed=bool(operation.get("x-publishable-key-allowed", False)),
                 errors=_documented_errors(spec, responses),
+                created_by=creators.get(operation["operationId"], {}),
             )
     return found
 
