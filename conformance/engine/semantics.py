@@ -17,6 +17,7 @@ from conformance.engine.judge import CHECKS, Judge, Stop, check
 from conformance.engine.results import Category
 from conformance.engine.triggers import Workbench, lifetime_of
 from conformance.spec import Operation
+from conformance.spec.decisions import declared_default
 
 __all__ = ["CHECKS", "Stop"]
 
@@ -282,7 +283,7 @@ def list_returns_every_person_once(bench: Workbench, judge: Judge) -> None:
 def list_limits(bench: Workbench, judge: Judge) -> None:
     stated = bench.decisions.get("list_limit_default")
     account_id = bench.account()
-    count = (int(stated) if isinstance(stated, int) else 10) + 1
+    count = (int(stated) if isinstance(stated, int) else int(declared_default("list_limit_default"))) + 1
     for index in range(count):
         judge.ok("default-page-size", _create(bench, account_id, {"given_name": f"Paged {index}"}), "create person")
     page = judge.ok(

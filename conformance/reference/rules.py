@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from conformance.reference.errors import ApiError
+from conformance.spec.decisions import declared_default
 
 __all__ = [
     "AccountFacts",
@@ -93,19 +94,24 @@ _TEST_FILES = MappingProxyType(
 )
 
 
+def _declared_default(decision: str) -> Any:
+    """A field whose default is the decision's, as the spec declares it."""
+    return field(default_factory=lambda: declared_default(decision))
+
+
 @dataclass(frozen=True)
 class RuleSettings:
     """The environment of the rules, fixed by the caller so that tests are deterministic; the rest are the
     server's choices where Stripe publishes nothing (the spec's decisions of the same names)."""
 
     today: datetime.date
-    age_limit: int = 13
+    age_limit: int = _declared_default("representative_age_limit")
     files: Mapping[str, str] = field(default_factory=lambda: _TEST_FILES)  # known file id -> purpose (read-only)
-    update_nested_objects: str = "merge"  # or "replace"
-    update_arrays: str = "replace"  # or "merge"
-    percent_ownership_scale: str = "percent"  # or "fraction"
-    identity_country_rule: str = "addresses"  # or "persons"
-    metadata_alongside_person_token: str = "allowed"  # or "refused"
+    update_nested_objects: str = _declared_default("update_nested_objects")
+    update_arrays: str = _declared_default("update_arrays")
+    percent_ownership_scale: str = _declared_default("percent_ownership_scale")
+    identity_country_rule: str = _declared_default("identity_country_rule")
+    metadata_alongside_person_token: str = _declared_default("metadata_alongside_person_token")
 
     @property
     def full_ownership(self) -> Decimal:

@@ -8,11 +8,14 @@ holds under every alternative and report the alternative they observed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+
+from conformance.spec.loader import load_spec
 
 ANY = "any"  # a target that states no choice
 
@@ -74,3 +77,10 @@ def stated(spec: Mapping[str, Any], statements: Mapping[str, Any]) -> dict[str, 
         if (problem := declared[name].problem(value)) is not None:
             raise ValueError(problem)
     return {name: statements.get(name, ANY) for name in declared}
+
+
+@functools.cache
+def declared_default(name: str) -> Any:
+    """A decision's default in the spec the suite loads by default (`CONFORMANCE_SPEC`, else spec/openapi.yaml):
+    the one place a default is read from, never typed again."""
+    return decisions(load_spec())[name].default
