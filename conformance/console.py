@@ -12,8 +12,10 @@ from rich.table import Table
 
 from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.results import CheckResult, RunResult, Status
-from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, target, unreachable_run, write_reports
+from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, unreachable_run
+from conformance.report import write_reports
 from conformance.spec import SpecError
+from conformance.targets import target
 
 EXIT_CONFORMS, EXIT_FAILS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 MARKS = {

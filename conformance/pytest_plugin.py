@@ -128,7 +128,8 @@ class ConformancePlugin:
     def environment(self) -> Environment:
         """The target (embedded server started once per process) and its Environment; checked reachable once."""
         from conformance.engine.plan import Environment
-        from conformance.engine.runner import KeyRefused, TargetUnreachable, ensure_reachable, target
+        from conformance.engine.runner import KeyRefused, TargetUnreachable, ensure_reachable
+        from conformance.targets import target
 
         if self._environment is None:
             try:

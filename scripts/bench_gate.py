@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from conformance.engine.config import resolve_config  # noqa: E402
-from conformance.engine.runner import run_suite, target  # noqa: E402
+from conformance.engine.runner import run_suite  # noqa: E402
+from conformance.targets import target  # noqa: E402
 from conformance.reference.server import RunningServer  # noqa: E402
 from conformance.spec import load_spec  # noqa: E402
 from conformance.spec.catalog import api_version  # noqa: E402

@@ -15,7 +15,9 @@ import pytest
 from conformance.cli import main
 from conformance.engine.config import ENVIRONMENT, resolve_config
 from conformance.engine.results import RunResult, Status
-from conformance.engine.runner import run_suite, target, write_reports
+from conformance.engine.runner import run_suite
+from conformance.report import write_reports
+from conformance.targets import target
 from conformance.spec import load_spec, operations
 
 

@@ -12,7 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from conformance.engine.config import resolve_config
-from conformance.engine.runner import run_suite, target, write_reports
+from conformance.engine.runner import run_suite
+from conformance.report import write_reports
+from conformance.targets import target
 
 from conformance.report import write_report
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import shlex
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import CATEGORIES, RunConfig
 from conformance.engine.pii import PiiRedactor
 from conformance.engine.plan import CheckUnit, Environment, plan
-from conformance.engine.results import Category, CheckResult, RunResult, Status, write_json, write_junit
+from conformance.engine.results import Category, CheckResult, RunResult, Status
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import load_spec
 
@@ -29,19 +26,6 @@ class TargetUnreachable(Exception):
 
 class KeyRefused(Exception):
     """The target answered the first request with 401: the API key is wrong for it."""
-
-
-@contextmanager
-def target(config: RunConfig) -> Iterator[str]:
-    """The base URL to test: the given one, or an embedded reference server started for the run."""
-    if not config.embedded:
-        yield config.base_url  # type: ignore[misc]
-        return
-    from conformance.reference.server import ServerOptions, ServerProcess
-    from conformance.reference.service import Settings
-
-    with ServerProcess(ServerOptions(settings=Settings.deciding(**config.reference_decisions))) as server:
-        yield server.url
 
 
 def ensure_reachable(environment: Environment) -> None:
@@ -245,33 +229,4 @@ def unreachable_run(config: RunConfig, base_url: str, reason: str) -> RunResult:
     return PiiRedactor().run(run) if config.redact_pii else run
 
 
-def _previous_results(report_dir: Path, current: Path) -> Path | None:
-    """The newest earlier run's results.json in the same report directory, for the report's comparison."""
-    earlier = sorted(
-        path for path in report_dir.glob("*/results.json") if path.parent.name not in ("latest", current.name)
-    )
-    return earlier[-1] if earlier else None
-
-
-def write_reports(run: RunResult, report_dir: Path) -> Path:
-    """reports/<run>/results.json and junit.xml, and reports/latest as a copy of the newest run."""
-    name = run.started.replace(":", "").replace("-", "") + f"-seed{run.seed}"
-    directory = report_dir / name
-    directory.mkdir(parents=True, exist_ok=True)
-    write_json(run, directory / "results.json")
-    write_junit(run, directory / "junit.xml")
-    from conformance.report import write_report  # the report renders from results.json alone
-
-    write_report(
-        directory / "results.json", directory / "report.html", previous_path=_previous_results(report_dir, directory)
-    )
-    latest = report_dir / "latest"
-    if latest.is_symlink() or latest.is_file():
-        latest.unlink()
-    elif latest.is_dir():
-        shutil.rmtree(latest)
-    shutil.copytree(directory, latest)
-    return directory
-
-
-__all__ = ["CheckUnit", "TargetUnreachable", "run_suite", "target", "unreachable_run", "write_reports"]
+__all__ = ["CheckUnit", "TargetUnreachable", "run_suite", "unreachable_run"]
