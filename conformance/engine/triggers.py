@@ -9,7 +9,6 @@ is missing, the trigger raises `NotExercised` with the reason.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import secrets
 import time
@@ -22,7 +21,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 from conformance.engine.accounts import AccountPool, Lease, NoPoolAccount, describe_kind
 from conformance.engine.client import ApiClient, Exchange
 from conformance.engine.untrusted import path_id, retry_after
-from conformance.spec import Operation, load_spec, operations, setup_operations
+from conformance.spec import Operation, setup_operations
+from conformance.spec.catalog import default_operations
 
 # Values that provoke configuration-dependent codes on the embedded reference server
 # (docs/reference-server.md); a target profile replaces them for another implementation.
@@ -57,11 +57,6 @@ class SetupFailed(Exception):
 
 
 Trigger = Callable[["Workbench", Operation], "Probe"]
-
-
-@functools.cache
-def _spec_operations() -> dict[str, Operation]:
-    return operations(load_spec())
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ class Workbench:
     pool: AccountPool | None = None
     rate_limit_per_second: float | None = None  # the target's declared per-account limit (profile)
     setup: Mapping[str, Operation] = field(default_factory=setup_operations)
-    api: Mapping[str, Operation] = field(default_factory=_spec_operations)  # the operations under test
+    api: Mapping[str, Operation] = field(default_factory=default_operations)  # the operations under test
     created_accounts: list[str] = field(default_factory=list)
     leases: list[Lease] = field(default_factory=list)
 

@@ -21,7 +21,8 @@ import jinja2
 import markupsafe
 
 from conformance.engine.client import redact
-from conformance.spec import Operation, load_spec, operations
+from conformance.spec import Operation
+from conformance.spec.catalog import default_operations
 
 STATUSES = ("passed", "failed", "not exercised", "error")
 FAILING = ("failed", "error")
@@ -193,11 +194,6 @@ def _changes(current: Iterable[dict[str, Any]], previous: dict[str, Any]) -> dic
 
 
 @functools.cache
-def _operations() -> dict[str, Operation]:
-    return operations(load_spec())
-
-
-@functools.cache
 def _template() -> jinja2.Template:
     source = resources.files("conformance.report").joinpath("template.html.j2").read_text(encoding="utf-8")
     environment = jinja2.Environment(
@@ -226,7 +222,7 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
         for category in categories
     ]
     expected = sorted((c for c in checks if c["expected_failure"]), key=lambda c: (c["status"] != "passed", c["id"]))
-    ops = _operations()
+    ops = default_operations()
     html = _template().render(
         run=results,
         conforms=results.get("conforms", results.get("verdict") == "conforms"),

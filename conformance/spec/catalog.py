@@ -6,9 +6,12 @@ reference (`allOf: [V2Error, ErrorCode.a, ErrorCode.b, ...]`); the status is the
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from conformance.spec.loader import load_spec
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
@@ -160,3 +163,9 @@ def documented_codes(spec: dict[str, Any]) -> set[str]:
 def api_version(spec: dict[str, Any]) -> str:
     """The Stripe API version the spec describes, and the `Stripe-Version` sent by default (`info.version`)."""
     return str(spec["info"]["version"])
+
+
+@functools.cache
+def default_operations() -> dict[str, Operation]:
+    """The operations of the spec the suite loads by default, read once per process."""
+    return operations(load_spec())
