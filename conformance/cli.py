@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from conformance.engine.options import Surface, on
 from conformance.spec_commands import add_spec_commands, spec_command
 
 EXIT_OK = 0
@@ -20,45 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run the conformance suite against a target (default: the embedded reference server)"
     )
-    run.add_argument("--base-url", help="the target's base URL (default: start the embedded reference server)")
-    run.add_argument("--api-key", help="secret API key of the target (or CONFORMANCE_API_KEY)")
-    run.add_argument("--publishable-key", help="publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)")
-    run.add_argument("--stripe-version", help="Stripe-Version header (default: the spec's info.version)")
-    run.add_argument("--profile", help="target profile (YAML): keys, fixtures, expected failures")
-    run.add_argument("--report-dir", help="where reports/<run>/ is written (default reports)")
-    run.add_argument("--seed", type=int, help="seed of the fuzzing (fixed by default)")
-    run.add_argument("--max-examples", type=int, help="fuzzing examples per operation (default 25)")
-    run.add_argument("--only", help="comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation")
-    run.add_argument("--pace", type=float, help="seconds between requests, to stay within a sandbox's rate limits")
-    run.add_argument("--timeout", type=float, help="seconds to wait for each response (default 30)")
-    run.add_argument(
-        "--workers",
-        type=int,
-        help="checks run in parallel (default 1 on a remote target, a few on the"
-        " embedded server; fuzzing runs beside them)",
-    )
-    run.add_argument("--shard", help="run only shard i of n (e.g. 2/4) to split a run across CI machines")
-    run.add_argument(
-        "--allow-live", action="store_true", default=None, help="allow a live-mode key against a non-loopback target"
-    )
-    run.add_argument(
-        "--decide",
-        action="append",
-        metavar="NAME=VALUE",
-        help="state the target's choice of a decision, or any (repeat); the embedded server is started so",
-    )
-    run.add_argument(
-        "--min-exercised",
-        type=float,
-        metavar="PERCENT",
-        help="fail the gate when fewer results are exercised (default 100 embedded, else 0)",
-    )
-    run.add_argument(
-        "--redact-pii",
-        action="store_true",
-        default=None,
-        help="mask personal data (names, emails, addresses...) in every output",
-    )
+    for option in on(Surface.CLI):
+        run.add_argument(option.flag, **option.argument())
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
     report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
@@ -97,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from conformance.engine.config import ConfigError, statement
+    from conformance.engine.config import statement
+    from conformance.engine.options import ConfigError
     from conformance.reference.server import ServerOptions, keys_or_default, serve_forever
     from conformance.reference.service import Settings
 

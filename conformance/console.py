@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from conformance.engine.config import ConfigError, resolve_config
+from conformance.engine.config import resolve_config
+from conformance.engine.options import ConfigError, Surface, on
 from conformance.engine.results import CheckResult, RunResult, Status
 from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, unreachable_run
 from conformance.spec import SpecError
@@ -29,28 +30,7 @@ def run_command(arguments: dict[str, Any]) -> int:
     console = Console(stderr=False, highlight=False)
     # One line per message, even in CI logs; no markup: messages quote what the target answered.
     errors = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-    cli = {
-        name: arguments.get(name)
-        for name in (
-            "base_url",
-            "api_key",
-            "publishable_key",
-            "stripe_version",
-            "profile",
-            "report_dir",
-            "seed",
-            "max_examples",
-            "only",
-            "pace",
-            "timeout",
-            "allow_live",
-            "workers",
-            "shard",
-            "redact_pii",
-            "decide",
-            "min_exercised",
-        )
-    }
+    cli = {option.name: arguments.get(option.name) for option in on(Surface.CLI)}
     unreachable: TargetUnreachable | None = None
     try:
         config = resolve_config(cli)

@@ -20,32 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.engine.options import Surface, on
+
 if TYPE_CHECKING:  # the engine (schemathesis, openapi-core, ...) is imported only once the plugin is active
     from conformance.engine.config import RunConfig
     from conformance.engine.plan import CheckUnit, Environment
     from conformance.engine.results import CheckResult
 
-# Command-line names of this plugin, keyed by RunConfig field (resolve_config's cli dict).
-OPTIONS: dict[str, tuple[str, str, str]] = {
-    "base_url": ("--conformance-base-url", "URL", "base URL of the target (default: the embedded reference server)"),
-    "api_key": ("--conformance-api-key", "KEY", "secret API key of the target (or CONFORMANCE_API_KEY)"),
-    "publishable_key": (
-        "--conformance-publishable-key",
-        "KEY",
-        "publishable key of the target (or CONFORMANCE_PUBLISHABLE_KEY)",
-    ),
-    "stripe_version": ("--conformance-stripe-version", "VERSION", "Stripe-Version header of v2 requests"),
-    "profile": ("--conformance-profile", "FILE", "target profile (YAML): keys, fixtures, expected failures"),
-    "seed": ("--conformance-seed", "N", "seed of the fuzzing"),
-    "max_examples": ("--conformance-max-examples", "N", "fuzzing examples per operation"),
-    "only": (
-        "--conformance-only",
-        "CATEGORIES",
-        "comma-separated categories: fuzzing,error-codes,semantics,v1-tokens,validation",
-    ),
-    "decide": ("--conformance-decide", "NAME=VALUE,...", "the target's choices of decisions (or any), comma-separated"),
-    "pace": ("--conformance-pace", "SECONDS", "seconds between requests, to stay within a sandbox's rate limits"),
-}
 PLUGIN_NAME = "conformance-run"
 BODY_LIMIT = 600  # characters of a response body shown in a failure
 EXCHANGES_SHOWN = 5  # last exchanges of a check shown in a failure (all with -vv)
@@ -59,33 +40,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the conformance checks (against the embedded reference server unless a base URL is given)",
     )
-    for name, (flag, metavar, help_text) in OPTIONS.items():
-        # Values stay strings: resolve_config types and checks them, with the suite's own messages.
-        group.addoption(flag, dest=f"conformance_{name}", metavar=metavar, default=None, help=help_text)
-    group.addoption(
-        "--conformance-allow-live",
-        dest="conformance_allow_live",
-        action="store_true",
-        default=False,
-        help="allow a live-mode key against a non-loopback target",
-    )
-    group.addoption(
-        "--conformance-redact-pii",
-        dest="conformance_redact_pii",
-        action="store_true",
-        default=False,
-        help="mask personal data (names, emails, addresses...) in what failed checks print",
-    )
+    for option in on(Surface.PYTEST):
+        group.addoption(option.pytest_flag, dest=f"conformance_{option.name}", **option.argument())
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if not (config.getoption("conformance") or config.getoption("conformance_base_url")):
         return  # inert: the project's own test runs load this plugin too
-    from conformance.engine.config import ConfigError, resolve_config
+    from conformance.engine.config import resolve_config
+    from conformance.engine.options import ConfigError
 
-    cli: dict[str, Any] = {name: config.getoption(f"conformance_{name}") for name in OPTIONS}
-    cli["allow_live"] = config.getoption("conformance_allow_live") or None  # None: not given, the lower layers decide
-    cli["redact_pii"] = config.getoption("conformance_redact_pii") or None
+    cli: dict[str, Any] = {option.name: config.getoption(f"conformance_{option.name}") for option in on(Surface.PYTEST)}
     try:
         run_config = resolve_config(cli, environ=dict(os.environ))
     except ConfigError as exc:
@@ -96,8 +61,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _pytest_flags(message: str) -> str:
     """ConfigError speaks of `conformance run`'s flags (--base-url); name this plugin's instead."""
-    names = "|".join(re.escape(flag.removeprefix("--conformance-")) for flag, _, _ in OPTIONS.values())
-    return re.sub(rf"--({names}|allow-live|redact-pii)\b", r"--conformance-\1", message)
+    names = "|".join(re.escape(option.flag.removeprefix("--")) for option in on(Surface.PYTEST))
+    return re.sub(rf"--({names})\b", r"--conformance-\1", message)
 
 
 class ConformancePlugin:
@@ -200,7 +165,7 @@ class CheckFailure(Exception):
 
 class ConformanceCheck(pytest.Item):
     def __init__(self, *, unit: CheckUnit, **kwargs: Any) -> None:
-        from conformance.engine.results import Category
+        from conformance.engine.categories import Category
 
         super().__init__(**kwargs)
         self.unit = unit

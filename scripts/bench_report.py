@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from conformance.engine.categories import Category  # noqa: E402
 from conformance.report import render_report  # noqa: E402
 from conformance.spec import load_spec, operations  # noqa: E402
 
@@ -52,16 +53,16 @@ def synthetic_results(count: int, seed: int = 1) -> dict[str, Any]:
     """Mixed statuses; every result of a real (operation, code) pair first, then synthetic checks."""
     rng = random.Random(seed)
     pairs = [(op.operation_id, code) for op in operations(load_spec()).values() for code in op.errors]
-    categories = ["fuzzing", "response validation", "error-code scenarios", "semantics", "v1 tokens"]
+    categories = [category.value for category in Category]
     results = []
     for index in range(count):
         status = rng.choices(["passed", "failed", "not exercised", "error"], weights=[70, 15, 10, 5])[0]
         if index < len(pairs):
             operation_id, code = pairs[index]
-            check_id, category = f"error-code/{operation_id}/{code}", "error-code scenarios"
+            check_id, category = f"error-code/{operation_id}/{code}", Category.ERROR_CODES.value
         else:
             operation_id, code, category = rng.choice([None, "create_person", "list_persons"]), None, rng.choice(categories)
-            check_id = f"{category.replace(' ', '-')}/synthetic-check-{index:05d}"
+            check_id = f"{category}/synthetic-check-{index:05d}"
         with_exchanges = status in ("failed", "error") or rng.random() < 0.4
         results.append({
             "check_id": check_id, "category": category, "title": f"synthetic check number {index}", "status": status,

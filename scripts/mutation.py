@@ -35,7 +35,8 @@ from mutants import CONTROL, MUTANTS, Mutant, reference_target  # noqa: E402
 
 from conformance.engine.config import resolve_config  # noqa: E402
 from conformance.engine.plan import Environment, plan  # noqa: E402
-from conformance.engine.results import Category, Status  # noqa: E402
+from conformance.engine.categories import Category  # noqa: E402
+from conformance.engine.results import Status  # noqa: E402
 from conformance.reference.server import RunningServer, ServerOptions  # noqa: E402
 from conformance.spec import load_spec  # noqa: E402
 from conformance.spec.catalog import api_version  # noqa: E402

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from conformance.cli import main
-from conformance.engine.config import ENVIRONMENT, resolve_config
+from conformance.engine.config import resolve_config
+from conformance.engine.options import Surface, on
 from conformance.engine.results import RunResult, Status
 from conformance.engine.runner import run_suite
 from conformance.report import write_reports
@@ -24,7 +25,7 @@ from conformance.spec import load_spec, operations
 @pytest.fixture(autouse=True)
 def _no_conformance_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI reads CONFORMANCE_*; the tests must not depend on the caller's environment."""
-    for variable in [*ENVIRONMENT.values(), "CONFORMANCE_PROFILE"]:
+    for variable in (option.variable for option in on(Surface.ENVIRONMENT)):
         monkeypatch.delenv(variable, raising=False)
 
 

@@ -11,7 +11,8 @@ import yaml
 from conformance.cli import main
 from conformance.engine.config import resolve_config
 from conformance.engine.pii import MASK, PiiRedactor
-from conformance.engine.results import Category, CheckResult, Status
+from conformance.engine.categories import Category
+from conformance.engine.results import CheckResult, Status
 from conformance.reference.server import RunningServer, ServerOptions
 
 from .mutants import rewrite_json

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.engine.config import ENVIRONMENT
+from conformance.engine.options import Surface, on
 from conformance.engine.semantics import CHECKS
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.reference.auth import DEFAULT_KEYS
@@ -51,7 +51,7 @@ def _plugin_args() -> tuple[str, ...]:
 def hermetic(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs import `conformance` from this checkout and see no CONFORMANCE_* setting of the caller."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    for variable in (*ENVIRONMENT.values(), "CONFORMANCE_PROFILE"):
+    for variable in (option.variable for option in on(Surface.ENVIRONMENT)):
         monkeypatch.delenv(variable, raising=False)
 
 
@@ -133,7 +133,7 @@ def test_k_expression_over_error_code_ids_and_user_properties(collect: Callable[
     assert [item.nodeid for item in collect("--conformance", "-k", "error-code/create_person/")] == [i for i in ids if "/create_person/" in i]
 
     [item] = collect("--conformance", "-k", "email_invalid and create_person/")
-    assert dict(item.user_properties) == {"category": "error-code scenarios", "operation": "create_person", "code": "email_invalid"}
+    assert dict(item.user_properties) == {"category": "error-code", "operation": "create_person", "code": "email_invalid"}
     assert [item.nodeid for item in collect("--conformance", "--conformance-only", "fuzzing", "-k", "list_persons")] == ["conformance::fuzzing/list_persons"]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from conformance.engine.client import ApiClient
 from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
-from conformance.engine.results import CheckResult, Status
+from conformance.engine.results import Finding, Status
 from conformance.engine.triggers import Workbench
 from conformance.engine.validation import ResponseValidator
 from conformance.reference.server import RunningServer
@@ -50,9 +50,9 @@ def bench(fuzz_target) -> Iterator[Workbench]:
     client.close()
 
 
-def explain(result: CheckResult) -> str:
-    shown = "\n".join(f"  {exchange['curl']}\n  -> {exchange['status']} {str(exchange['response_body'])[:400]}" for exchange in result.exchanges)
-    return f"{result.check_id}: {result.status.value}: {result.detail}\n{shown}"
+def explain(finding: Finding) -> str:
+    shown = "\n".join(f"  {exchange.curl()}\n  -> {exchange.status} {exchange.response_text[:400]}" for exchange in finding.exchanges)
+    return f"{finding.title}: {finding.status.value}: {finding.detail}\n{shown}"
 
 
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))

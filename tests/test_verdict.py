@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from conformance.engine.config import ConfigError, resolve_config
-from conformance.engine.results import Category, CheckResult, RunResult, Status
+from conformance.engine.categories import Category
+from conformance.engine.results import CheckResult, RunResult, Status
 
 KEY = "sk_test_reference_secret"
 

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 import httpcore
 import httpx
 
+from conformance.engine.options import TIMEOUT_SECONDS
 from conformance.engine.untrusted import Untrusted, request_target, retry_after, same_origin, shown
 
 KEY_PATTERN = re.compile(r"\b((?:sk|pk|rk)_(?:test|live)_)[A-Za-z0-9_]+")
@@ -215,7 +216,7 @@ class ApiClient:
     URL built from it must have the target's scheme, host and port; redirects are not followed."""
 
     def __init__(
-        self, base_url: str, api_key: str, *, stripe_version: str, timeout: float = 30.0, pace: float = 0.0
+        self, base_url: str, api_key: str, *, stripe_version: str, timeout: float = TIMEOUT_SECONDS, pace: float = 0.0
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key

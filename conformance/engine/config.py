@@ -13,21 +13,23 @@ from urllib.parse import urlsplit
 import yaml
 
 from conformance.engine.accounts import PoolAccount, PoolError, lease_directory, parse_pool
+from conformance.engine.categories import Category
+from conformance.engine.options import (
+    BY_NAME,
+    EMBEDDED_WORKERS,
+    MAX_EXAMPLES,
+    REPORT_DIR,
+    SEED,
+    TIMEOUT_SECONDS,
+    ConfigError,
+    Surface,
+    boolean,
+    on,
+)
 from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.spec import catalog, load_spec
 from conformance.spec.decisions import ANY, decisions, defaults, stated
 from conformance.spec.setup import entity_types
-
-CATEGORIES = ("fuzzing", "error-codes", "semantics", "v1-tokens", "validation")
-
-
-class ConfigError(Exception):
-    """A usage or configuration problem; the message is one line a user can act on."""
-
-
-# Checks in parallel on the embedded server: loopback, no rate limit to respect, I/O waits to overlap
-# (a remote target keeps 1 unless told, as Stripe's sandbox limits requests per second).
-EMBEDDED_WORKERS = 4
 
 
 @dataclass
@@ -36,13 +38,13 @@ class RunConfig:
     api_key: str | None = None
     publishable_key: str | None = None
     stripe_version: str = ""  # empty: the spec's info.version
-    report_dir: Path = Path("reports")
-    seed: int = 20261123
-    max_examples: int = 25
-    only: tuple[str, ...] = CATEGORIES
+    report_dir: Path = Path(REPORT_DIR)
+    seed: int = SEED
+    max_examples: int = MAX_EXAMPLES
+    only: tuple[Category, ...] = tuple(Category)
     workers: int = 1
     shard: tuple[int, int] = (1, 1)  # (i, n): the i-th of n shards
-    timeout: float = 30.0
+    timeout: float = TIMEOUT_SECONDS
     pace: float = 0.0
     allow_live: bool = False
     redact_pii: bool = False  # mask personal data in every output
@@ -65,23 +67,17 @@ class RunConfig:
         return self.base_url is None
 
 
-ENVIRONMENT = {
-    "base_url": "CONFORMANCE_BASE_URL",
-    "api_key": "CONFORMANCE_API_KEY",
-    "publishable_key": "CONFORMANCE_PUBLISHABLE_KEY",
-    "stripe_version": "CONFORMANCE_STRIPE_VERSION",
-    "report_dir": "CONFORMANCE_REPORT_DIR",
-    "seed": "CONFORMANCE_SEED",
-    "max_examples": "CONFORMANCE_MAX_EXAMPLES",
-    "only": "CONFORMANCE_ONLY",
-    "pace": "CONFORMANCE_PACE",
-    "timeout": "CONFORMANCE_TIMEOUT",
-    "workers": "CONFORMANCE_WORKERS",
-    "shard": "CONFORMANCE_SHARD",
-    "redact_pii": "CONFORMANCE_REDACT_PII",
-    "decide": "CONFORMANCE_DECIDE",
-    "min_exercised": "CONFORMANCE_MIN_EXERCISED",
-}
+# The profile's sections beside its top-level run options: read by resolve_config itself.
+PROFILE_SECTIONS = (
+    "fixtures",
+    "expected_failures",
+    "triggers",
+    "capabilities",
+    "description",
+    "decisions",
+    "coverage",
+    "accounts",
+)
 
 
 def _profile(path: Path) -> dict[str, Any]:
@@ -93,25 +89,7 @@ def _profile(path: Path) -> dict[str, Any]:
         raise ConfigError(f"the profile {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"the profile {path} must be a mapping (base_url, api_key, fixtures, expected_failures, ...)")
-    unknown = set(data) - {
-        "base_url",
-        "api_key",
-        "publishable_key",
-        "stripe_version",
-        "fixtures",
-        "expected_failures",
-        "triggers",
-        "capabilities",
-        "pace",
-        "timeout",
-        "max_examples",
-        "description",
-        "redact_pii",
-        "decisions",
-        "coverage",
-        "accounts",
-        "rate_limit_per_second",
-    }
+    unknown = set(data) - set(PROFILE_SECTIONS) - {option.name for option in on(Surface.PROFILE)}
     if unknown:
         raise ConfigError(f"the profile {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
@@ -145,79 +123,12 @@ def statement(text: str) -> tuple[str, Any]:
         return name.strip(), value.strip()
 
 
-def _typed(name: str, value: Any) -> Any:
-    if name == "decide":
-        return tuple(value) if isinstance(value, (list, tuple)) else tuple(filter(None, str(value).split(",")))
-    try:
-        if name == "shard":
-            index, _, count = str(value).partition("/")
-            shard = (int(index), int(count))
-            if not 1 <= shard[0] <= shard[1]:
-                raise ValueError
-            return shard
-        if name in ("seed", "max_examples", "workers"):
-            whole = int(value)
-            if whole < (0 if name == "seed" else 1):
-                raise ValueError
-            return whole
-        if name == "min_exercised":
-            number = float(value)
-            if not 0 <= number <= 100:
-                raise ValueError
-            return number
-        if name == "rate_limit_per_second":
-            number = float(value)
-            if not 0 < number <= 10_000:
-                raise ValueError
-            return number
-        if name in ("pace", "timeout"):
-            number = float(value)
-            if number < 0 or (name == "timeout" and number == 0):
-                raise ValueError
-            return number
-    except (TypeError, ValueError) as exc:
-        if name == "shard":
-            raise ConfigError(f"--shard takes i/n with 1 <= i <= n (e.g. 2/4), not {value!r}") from exc
-        if name == "rate_limit_per_second":
-            raise ConfigError(
-                f"rate_limit_per_second is a number of requests above 0 (at most 10,000), not {value!r}"
-            ) from exc
-        if name == "min_exercised":
-            raise ConfigError(f"min_exercised is a percent from 0 to 100, not {value!r}") from exc
-        raise ConfigError(f"{name} must be a {'positive ' if name != 'seed' else ''}number, not {value!r}") from exc
-    if name == "redact_pii":
-        return _boolean(name, value)
-    if name == "report_dir":
-        return Path(value)
-    if name == "only":
-        chosen = tuple(part.strip() for part in str(value).split(",") if part.strip())
-        unknown = set(chosen) - set(CATEGORIES)
-        if unknown or not chosen:
-            raise ConfigError(
-                f"--only takes a comma-separated list of {', '.join(CATEGORIES)}; not "
-                f"{', '.join(sorted(unknown)) or 'nothing'}"
-            )
-        return chosen
-    return value
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, not {value!r}")
-
-
 def resolve_config(cli: dict[str, Any], environ: Mapping[str, str] | None = None) -> RunConfig:
     """Merge the layers, then check the result (keys, URLs, live-mode safety)."""
     if environ is None:
         environ = os.environ
     config = RunConfig()
-    profile_path = cli.get("profile") or environ.get("CONFORMANCE_PROFILE")
+    profile_path = cli.get("profile") or environ.get(BY_NAME["profile"].variable)
     layers: list[dict[str, Any]] = []
     if profile_path:
         config.profile = Path(profile_path)
@@ -240,28 +151,15 @@ def resolve_config(cli: dict[str, Any], environ: Mapping[str, str] | None = None
             raise ConfigError(f"the profile {config.profile}: coverage takes min_exercised (a percent) only")
         if coverage.get("min_exercised") is not None:
             layers.append({"min_exercised": coverage["min_exercised"]})
-        layers.append(
-            {
-                k: v
-                for k, v in profile.items()
-                if k
-                not in (
-                    "fixtures",
-                    "expected_failures",
-                    "triggers",
-                    "capabilities",
-                    "description",
-                    "decisions",
-                    "coverage",
-                    "accounts",
-                )
-            }
-        )
-    layers.append({name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)})
-    layers.append({name: value for name, value in cli.items() if value is not None and name != "profile"})
+        layers.append({name: value for name, value in profile.items() if name not in PROFILE_SECTIONS})
+    layers.append(
+        {option.name: environ[option.variable] for option in on(Surface.ENVIRONMENT) if environ.get(option.variable)}
+    )
+    layers.append({name: value for name, value in cli.items() if value is not None})
     for layer in layers:
         for name, value in layer.items():
-            setattr(config, name, _typed(name, value))
+            if name != "profile":  # read first: it is a layer of its own
+                setattr(config, name, BY_NAME[name].parse(name, value))
     if config.embedded and not any("workers" in layer for layer in layers):
         config.workers = EMBEDDED_WORKERS
     return _checked(config)
@@ -331,7 +229,7 @@ def _fixture_types(fixtures: dict[str, Any]) -> None:
     """The fixtures that switch the suite's own behaviour: a typo there would silently change the run."""
     for name in ("can_create_accounts", "can_create_v1_objects"):
         if fixtures.get(name) is not None:
-            fixtures[name] = _boolean(f"fixtures.{name}", fixtures[name])
+            fixtures[name] = boolean(f"fixtures.{name}", fixtures[name])
     for name in ("pool_wait_seconds", "max_wait_seconds", "list_consistency_seconds"):
         value = fixtures.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):

@@ -8,7 +8,6 @@ a documented business-rule 4xx does not.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky, Unsatisfiable
 
 from conformance.engine.client import Exchange, form_encode
-from conformance.engine.results import Category, CheckResult, Status
+from conformance.engine.results import Finding, Status
 from conformance.engine.triggers import SetupFailed, Workbench
 from conformance.engine.untrusted import Untrusted, path_id
 from conformance.engine.validation import ResponseValidator
@@ -69,7 +68,7 @@ def _send(bench: Workbench, operation: Operation, case: Any) -> Exchange:
 
 
 @dataclass
-class _Findings:
+class _Breaches:
     """The requests of one fuzzing check that broke the contract: all counted, the first few kept to show."""
 
     validator: ResponseValidator
@@ -88,18 +87,17 @@ class _Findings:
             self.shown.append(exchange)
             self.lines.append(f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}: {found[0]}")
 
-    def conclude(self, result: CheckResult, sent: list[Exchange], started: float, passing: str) -> CheckResult:
+    def conclude(self, result: Finding, sent: list[Exchange], passing: str) -> Finding:
         if self.count:
             result.status = Status.FAILED
             result.detail = (
                 f"{self.count} of {len(sent)} requests broke the contract (first {len(self.lines)} shown): "
                 + " | ".join(self.lines)
             )
-            result.exchanges = [exchange.to_dict() for exchange in self.shown]
+            result.exchanges = self.shown
         elif result.status == Status.PASSED:
             result.detail = f"{len(sent)} {passing}, all conforming"
-            result.exchanges = [exchange.to_dict() for exchange in sent[-3:]]
-        result.duration = time.monotonic() - started
+            result.exchanges = sent[-3:]
         return result
 
 
@@ -112,18 +110,15 @@ def fuzz_operation(
     *,
     max_examples: int,
     seed_value: int,
-) -> CheckResult:
-    result = CheckResult(
-        check_id=f"fuzzing/{operation.operation_id}",
-        category=Category.FUZZING,
+) -> Finding:
+    result = Finding(
+        Status.PASSED,
         title=f"fuzzing {operation.label}",
-        status=Status.PASSED,
-        operation_id=operation.operation_id,
         expectation="every schema-valid request gets a documented status and a body valid for it, never a 5xx",
         spec_location=f"paths.{operation.path}.{operation.method}",
     )
-    started, first = time.monotonic(), len(bench.client.exchanges)
-    findings = _Findings(validator)
+    first = len(bench.client.exchanges)
+    breaches = _Breaches(validator)
     try:
         fixed = _objects(bench, operation, account_id)
         api_operation = schema[operation.path][operation.method.upper()]
@@ -141,14 +136,14 @@ def fuzz_operation(
         )
         @given(strategy)
         def run_case(case: Any) -> None:
-            findings.judge(_send(bench, operation, case))
+            breaches.judge(_send(bench, operation, case))
 
         run_case()
     except SetupFailed as exc:
         result.status, result.detail = Status.ERROR, str(exc)
     except Unsatisfiable as exc:
         result.status, result.detail = Status.ERROR, f"schemathesis could not generate requests: {exc}"
-    return findings.conclude(result, bench.client.exchanges[first:], started, "requests")
+    return breaches.conclude(result, bench.client.exchanges[first:], "requests")
 
 
 def load_schema(spec: dict[str, Any]) -> Any:
@@ -164,22 +159,20 @@ def fuzz_stateful(
     *,
     max_examples: int,
     seed_value: int,
-) -> CheckResult:
+) -> Finding:
     """Sequences of calls chained by the spec's links (create -> retrieve/update/delete, token -> person)."""
     import requests
     from hypothesis.stateful import run_state_machine_as_test
     from schemathesis.core.transport import Response
 
-    result = CheckResult(
-        check_id="fuzzing/stateful",
-        category=Category.FUZZING,
+    result = Finding(
+        Status.PASSED,
         title="stateful fuzzing along the spec's links",
-        status=Status.PASSED,
         expectation="every call of a linked sequence gets a documented status and a valid body, never a 5xx",
         spec_location="paths.*.responses.200.links",
     )
-    started, first = time.monotonic(), len(bench.client.exchanges)
-    findings = _Findings(validator)
+    first = len(bench.client.exchanges)
+    breaches = _Breaches(validator)
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
@@ -188,7 +181,7 @@ def fuzz_stateful(
 
         def call(self, case: Any, **kwargs: Any) -> Response:
             exchange = _send(bench, operations_by_route[(case.method.lower(), case.operation.path)], case)
-            findings.judge(exchange)
+            breaches.judge(exchange)
             prepared = requests.Request(exchange.method, exchange.url).prepare()
             headers = {name.lower(): [value] for name, value in exchange.response_headers.items()}
             return Response(
@@ -221,4 +214,4 @@ def fuzz_stateful(
         pass  # the target's state steered a replay elsewhere (as schemathesis, end the exploration there)
     except SetupFailed as exc:
         result.status, result.detail = Status.ERROR, str(exc)
-    return findings.conclude(result, bench.client.exchanges[first:], started, "requests in linked sequences")
+    return breaches.conclude(result, bench.client.exchanges[first:], "requests in linked sequences")

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.engine.categories import Category
 from conformance.engine.client import Exchange
-from conformance.engine.results import Category, CheckResult, Status
+from conformance.engine.results import Finding, Status
 from conformance.engine.triggers import Workbench
 from conformance.spec import Operation
 from conformance.spec.decisions import ANY
@@ -124,10 +125,10 @@ class SemanticCheck:
     def result_ids(self) -> list[str]:
         return [f"{self.check_id}/{assertion}" for assertion in self.assertions]
 
-    def results(self, judge: Judge, reason: str, status: Status) -> list[CheckResult]:
-        """A result per assertion: its verdict, or `status` with `reason` where the body did not reach it."""
-        exchanges = [exchange.to_dict() for exchange in judge.bench.client.exchanges]
-        results = []
+    def findings(self, judge: Judge, reason: str, status: Status) -> list[Finding]:
+        """A finding per assertion: its verdict, or `status` with `reason` where the body did not reach it."""
+        exchanges = judge.bench.client.exchanges
+        findings = []
         for assertion, expectation in self.assertions.items():
             verdict = judge.verdicts.get(assertion) or Verdict(status, expectation, reason, (0, len(exchanges)))
             start, end = verdict.exchanges
@@ -136,19 +137,18 @@ class SemanticCheck:
                 if verdict.status != Status.PASSED
                 else exchanges[start:end]
             )
-            results.append(
-                CheckResult(
-                    check_id=f"{self.check_id}/{assertion}",
-                    category=self.category,
+            findings.append(
+                Finding(
+                    verdict.status,
+                    verdict.detail,
+                    shown,
+                    verdict.expectation,
                     title=f"{self.check_id.split('/', 1)[1].replace('-', ' ')}: {assertion.replace('-', ' ')}",
-                    status=verdict.status,
-                    expectation=verdict.expectation,
-                    detail=verdict.detail,
-                    exchanges=shown,
+                    assertion=assertion,
                     observed=verdict.observed,
                 )
             )
-        return results
+        return findings
 
 
 CHECKS: dict[str, SemanticCheck] = {}

@@ -14,11 +14,12 @@ from typing import Any
 
 from conformance.engine import semantics  # noqa: F401  (registers the checks)
 from conformance.engine.accounts import AccountPool
-from conformance.engine.client import ApiClient, redact
+from conformance.engine.categories import Category
+from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import RunConfig
 from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
 from conformance.engine.judge import CHECKS, Judge, SemanticCheck, Stop
-from conformance.engine.results import Category, CheckResult, Status
+from conformance.engine.results import CheckResult, Finding, Status
 from conformance.engine.scenarios import check_id as code_check_id
 from conformance.engine.scenarios import run_code_scenario
 from conformance.engine.triggers import NotExercised, SetupFailed, Workbench, profile_trigger
@@ -81,7 +82,7 @@ class Environment:
         )
 
 
-UnitBody = Callable[[Environment, Workbench], list[CheckResult]]
+UnitBody = Callable[[Environment, Workbench], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -90,28 +91,28 @@ class CheckUnit:
     category: Category
     operation_id: str | None
     body: UnitBody
-    assertions: tuple[str, ...] = ()  # the ids of its results, when it judges several; else (check_id,)
+    assertions: tuple[str, ...] = ()  # when it judges several: the names of its results, `<check id>/<assertion>`
 
     @property
     def result_ids(self) -> tuple[str, ...]:
-        return self.assertions or (self.check_id,)
+        return tuple(f"{self.check_id}/{assertion}" for assertion in self.assertions) or (self.check_id,)
 
     def run(self, environment: Environment) -> tuple[list[CheckResult], ApiClient]:
         """Run in a fresh client and workbench; every response is validated; what was created is removed."""
         implemented = environment.config.operations
         client = environment.client()
+        started = time.monotonic()
         if environment.gone:
             client.close()
             detail = (
                 f"not run: the target stopped answering ({SILENT_UNITS_BEFORE_GIVING_UP} checks in "
                 "a row got no response)"
             )
-            return self.every(Status.ERROR, detail), client
+            return self.results(self.every(Status.ERROR, detail), started), client
         if implemented is not None and self.operation_id is not None and self.operation_id not in implemented:
             client.close()
-            return self.every(
-                Status.NOT_EXERCISED, f"the target's profile says it does not implement {self.operation_id}"
-            ), client
+            detail = f"the target's profile says it does not implement {self.operation_id}"
+            return self.results(self.every(Status.NOT_EXERCISED, detail), started), client
         bench = Workbench(
             client,
             environment.config.fixtures,
@@ -120,51 +121,46 @@ class CheckUnit:
             environment.config.rate_limit_per_second,
             api=environment.operations,
         )
-        started = time.monotonic()
         try:
-            results = self.body(environment, bench)
-            _validate_all(environment, client, results)
+            findings = self.body(environment, bench)
+            _validate_all(environment, client, findings)
         except NotExercised as exc:
-            results = self.every(Status.NOT_EXERCISED, str(exc), client)
+            findings = self.every(Status.NOT_EXERCISED, str(exc), client.exchanges[-3:])
         except SetupFailed as exc:
-            results = self.every(Status.ERROR, str(exc), client)
+            findings = self.every(Status.ERROR, str(exc), client.exchanges[-3:])
         except Untrusted as exc:
-            results = self.every(Status.FAILED, f"the target answered a value the suite will not use: {exc}", client)
-            for result in results:
-                result.expectation = (
-                    "every id and URL in the target's answers usable again (an id of 1 "
-                    "to 1,024 characters, a relative URL)"
-                )
+            findings = self.every(
+                Status.FAILED,
+                f"the target answered a value the suite will not use: {exc}",
+                client.exchanges[-3:],
+                "every id and URL in the target's answers usable again (an id of 1 to 1,024 characters, a relative "
+                "URL)",
+            )
         except Exception as exc:  # noqa: BLE001 - a hostile or broken target gets a classified result, not a crash
             detail = f"the check could not complete: {type(exc).__name__}: {redact(str(exc))[:300]}"
-            results = self.every(Status.ERROR, detail, client)
+            findings = self.every(Status.ERROR, detail, client.exchanges[-3:])
         finally:
             bench.cleanup()
             client.close()
-        elapsed = time.monotonic() - started
-        for result in results:
-            result.duration = result.duration or elapsed / len(results)
-            result.operation_id = result.operation_id or self.operation_id
+        results = self.results(findings, started)
         answered = any(exchange.status is not None for exchange in client.exchanges)
         environment.silent_units = 0 if answered or not client.exchanges else environment.silent_units + 1
         _mark_expected(results, environment.config.expected_failures)
         return results, client
 
-    def every(self, status: Status, detail: str, client: ApiClient | None = None) -> list[CheckResult]:
-        """One result per result id, all with the same outcome (the unit could not judge them one by one)."""
-        exchanges = [exchange.to_dict() for exchange in client.exchanges[-3:]] if client else []
+    def every(
+        self, status: Status, detail: str, exchanges: list[Exchange] | None = None, expectation: str = ""
+    ) -> list[Finding]:
+        """One finding per result, all with the same outcome (the unit could not judge them one by one)."""
         return [
-            CheckResult(
-                check_id=result_id,
-                category=self.category,
-                title=result_id,
-                status=status,
-                operation_id=self.operation_id,
-                detail=detail,
-                exchanges=exchanges,
-            )
-            for result_id in self.result_ids
+            Finding(status, detail, list(exchanges or ()), expectation, assertion=assertion)
+            for assertion in self.assertions or (None,)
         ]
+
+    def results(self, findings: list[Finding], started: float) -> list[CheckResult]:
+        """The results of the unit's findings: its ids, category and operation, and its time shared among them."""
+        share = (time.monotonic() - started) / max(1, len(findings))
+        return [finding.result(self.check_id, self.category, self.operation_id, share) for finding in findings]
 
 
 def _mark_expected(results: list[CheckResult], expected: dict[str, str]) -> None:
@@ -177,27 +173,25 @@ def _mark_expected(results: list[CheckResult], expected: dict[str, str]) -> None
         result.expected_failure = result.check_id in expected or named
 
 
-def _validate_all(environment: Environment, client: ApiClient, results: list[CheckResult]) -> None:
-    """A result also fails when a response it was judged on is invalid against the spec (the first passing result
-    that shows the exchange, else the first passing result)."""
+def _validate_all(environment: Environment, client: ApiClient, findings: list[Finding]) -> None:
+    """A finding also fails when a response it was judged on is invalid against the spec (the first passing finding
+    that shows the exchange, else the first passing finding)."""
     for exchange in client.exchanges:
         problems = environment.validator.problems(exchange) if exchange.status is not None else []
-        passing = [result for result in results if result.status == Status.PASSED]
+        passing = [finding for finding in findings if finding.status == Status.PASSED]
         if not problems or not passing:
             continue
-        shown = exchange.to_dict()
-        result = next((result for result in passing if shown in result.exchanges), passing[0])
-        result.status = Status.FAILED
+        finding = next((finding for finding in passing if exchange in finding.exchanges), passing[0])
+        finding.status = Status.FAILED
         where = f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}"
-        result.detail = f"response invalid against the spec: {where}: {problems[0]}"
-        if shown not in result.exchanges:
-            result.exchanges = [*result.exchanges, shown]
+        finding.detail = f"response invalid against the spec: {where}: {problems[0]}"
+        if exchange not in finding.exchanges:
+            finding.exchanges = [*finding.exchanges, exchange]
 
 
 def _semantic(semantic: SemanticCheck) -> UnitBody:
-    def body(environment: Environment, bench: Workbench) -> list[CheckResult]:
+    def body(environment: Environment, bench: Workbench) -> list[Finding]:
         judge = Judge(semantic, bench)
-        started = time.monotonic()
         status, reason = Status.NOT_EXERCISED, ""
         try:
             semantic.body(bench, judge)
@@ -207,16 +201,13 @@ def _semantic(semantic: SemanticCheck) -> UnitBody:
             reason = str(exc)
         except SetupFailed as exc:
             status, reason = Status.ERROR, str(exc)
-        results = semantic.results(judge, reason or "not judged by the check", status)
-        for result in results:
-            result.duration = (time.monotonic() - started) / len(results)
-        return results
+        return semantic.findings(judge, reason or "not judged by the check", status)
 
     return body
 
 
 def _code(operation_id: str, code: str) -> UnitBody:
-    def body(environment: Environment, bench: Workbench) -> list[CheckResult]:
+    def body(environment: Environment, bench: Workbench) -> list[Finding]:
         triggers = environment.config.triggers
         definition = triggers.get(f"{operation_id}/{code}") or triggers.get(code)
         override = profile_trigger(definition) if definition else None
@@ -229,7 +220,7 @@ def _code(operation_id: str, code: str) -> UnitBody:
 
 
 def _fuzz(operation_id: str, index: int) -> UnitBody:
-    def body(environment: Environment, bench: Workbench) -> list[CheckResult]:
+    def body(environment: Environment, bench: Workbench) -> list[Finding]:
         config = environment.config
         operation = environment.operations[operation_id]
         account_id = bench.account()
@@ -249,7 +240,7 @@ def _fuzz(operation_id: str, index: int) -> UnitBody:
     return body
 
 
-def _stateful(environment: Environment, bench: Workbench) -> list[CheckResult]:
+def _stateful(environment: Environment, bench: Workbench) -> list[Finding]:
     config = environment.config
     account_id = bench.account()
     routes = {(operation.method, operation.path): operation for operation in environment.operations.values()}
@@ -272,7 +263,7 @@ def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUni
     """Every unit the configuration selects (categories, shard), in a stable order."""
     ops = operations(spec or load_spec())
     units: list[CheckUnit] = []
-    if "error-codes" in config.only:
+    if Category.ERROR_CODES in config.only:
         units += [
             CheckUnit(
                 code_check_id(operation, code),
@@ -284,12 +275,12 @@ def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUni
             for code in operation.errors
         ]
     for semantic in CHECKS.values():
-        if semantic.check_id.split("/")[0] in config.only:
+        if semantic.category in config.only:
             semantic = semantic.for_operations(ops)
             units.append(
-                CheckUnit(semantic.check_id, semantic.category, None, _semantic(semantic), tuple(semantic.result_ids()))
+                CheckUnit(semantic.check_id, semantic.category, None, _semantic(semantic), tuple(semantic.assertions))
             )
-    if "fuzzing" in config.only:
+    if Category.FUZZING in config.only:
         units += [
             CheckUnit(f"fuzzing/{operation_id}", Category.FUZZING, operation_id, _fuzz(operation_id, index))
             for index, operation_id in enumerate(ops)

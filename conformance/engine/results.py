@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from conformance.engine.client import redact
+from conformance.engine.categories import Category
+from conformance.engine.client import Exchange, redact
 
 
 class Status(StrEnum):
@@ -18,14 +19,6 @@ class Status(StrEnum):
     FAILED = "failed"
     NOT_EXERCISED = "not exercised"
     ERROR = "error"
-
-
-class Category(StrEnum):
-    FUZZING = "fuzzing"
-    VALIDATION = "response validation"
-    ERROR_CODES = "error-code scenarios"
-    SEMANTICS = "semantics"
-    V1_TOKENS = "v1 tokens"
 
 
 @dataclass
@@ -48,6 +41,39 @@ class CheckResult:
     def gating(self) -> bool:
         """Whether this result fails the gate (a failure not listed as expected)."""
         return self.status in (Status.FAILED, Status.ERROR) and not self.expected_failure
+
+
+@dataclass
+class Finding:
+    """What a check concluded about one of its results. Only `result()` (called by the check's unit, which knows
+    the ids, the category and the operation) makes the CheckResult."""
+
+    status: Status
+    detail: str = ""
+    exchanges: list[Exchange] = field(default_factory=list)  # what the verdict was judged on
+    expectation: str = ""
+    title: str = ""  # default: the result's id
+    assertion: str | None = None  # names the result `<check id>/<assertion>` of a check that judges several
+    code: str | None = None
+    spec_location: str = ""
+    observed: dict[str, Any] = field(default_factory=dict)  # decision -> the alternative this result saw
+
+    def result(self, check_id: str, category: Category, operation_id: str | None, duration: float = 0.0) -> CheckResult:
+        result_id = f"{check_id}/{self.assertion}" if self.assertion else check_id
+        return CheckResult(
+            check_id=result_id,
+            category=category,
+            title=self.title or result_id,
+            status=self.status,
+            operation_id=operation_id,
+            code=self.code,
+            expectation=self.expectation,
+            detail=self.detail,
+            spec_location=self.spec_location,
+            exchanges=[exchange.to_dict() for exchange in self.exchanges],
+            duration=duration,
+            observed=self.observed,
+        )
 
 
 @dataclass

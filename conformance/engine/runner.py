@@ -9,11 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from conformance.engine.categories import Category
 from conformance.engine.client import ApiClient, Exchange, redact
-from conformance.engine.config import CATEGORIES, RunConfig
+from conformance.engine.config import RunConfig
 from conformance.engine.pii import PiiRedactor
 from conformance.engine.plan import CheckUnit, Environment, plan
-from conformance.engine.results import Category, CheckResult, RunResult, Status
+from conformance.engine.results import CheckResult, Finding, RunResult, Status
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import load_spec
 
@@ -50,22 +51,19 @@ def validation_results(
             exchange for exchange in exchanges if exchange.operation_id == operation_id and exchange.status is not None
         ]
         invalid = [(exchange, problems) for exchange in received if (problems := validator.problems(exchange))]
-        result = CheckResult(
-            check_id=f"response-validation/{operation_id}",
-            category=Category.VALIDATION,
+        finding = Finding(
+            Status.PASSED if received else Status.NOT_EXERCISED,
+            f"{len(received)} responses validated" if received else "no response received for this operation",
             title=f"responses of {operation_id} valid against the spec",
-            status=Status.PASSED if received else Status.NOT_EXERCISED,
-            operation_id=operation_id,
             expectation="every response has a documented status and a body and headers valid for it (openapi-core)",
-            detail=f"{len(received)} responses validated" if received else "no response received for this operation",
         )
         if invalid:
-            result.status = Status.FAILED
-            result.detail = f"{len(invalid)} of {len(received)} responses invalid: " + " | ".join(
+            finding.status = Status.FAILED
+            finding.detail = f"{len(invalid)} of {len(received)} responses invalid: " + " | ".join(
                 f"{e.method} {e.url.split('?')[0]} -> {e.status}: {p[0]}" for e, p in invalid[:5]
             )
-            result.exchanges = [exchange.to_dict() for exchange, _ in invalid[:5]]
-        results.append(result)
+            finding.exchanges = [exchange for exchange, _ in invalid[:5]]
+        results.append(finding.result(f"{Category.VALIDATION}/{operation_id}", Category.VALIDATION, operation_id))
     return results
 
 
@@ -87,7 +85,7 @@ def reproduce_command(config: RunConfig) -> str:
     if config.profile:
         words += ["--profile", str(config.profile)]
     words += ["--seed", str(config.seed), "--max-examples", str(config.max_examples)]
-    if set(config.only) != set(CATEGORIES):
+    if set(config.only) != set(Category):
         words += ["--only", ",".join(config.only)]
     for statement in config.decide:
         words += ["--decide", statement]
@@ -144,18 +142,13 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
                 finish(future.result())
         for outcome in fuzzed:
             finish(outcome)
-        results.append(
-            CheckResult(
-                check_id="run/interrupted",
-                category=Category.SEMANTICS,
-                title="run interrupted",
-                status=Status.ERROR,
-                detail=f"interrupted: {len(results)} of {len(units)} checks ran",
-            )
+        interrupted = Finding(
+            Status.ERROR, f"interrupted: {len(results)} of {len(units)} checks ran", title="run interrupted"
         )
+        results.append(interrupted.result("run/interrupted", Category.SEMANTICS, None))
     finally:
         _shutdown_ignoring_interrupts(pool, cancel_futures=False)
-    if "validation" in config.only:
+    if Category.VALIDATION in config.only:
         for result in validation_results(environment.validator, exchanges, list(environment.operations)):
             if result.check_id in config.expected_failures:
                 result.expected_failure = True
@@ -208,14 +201,10 @@ def _now() -> str:
 
 def unreachable_run(config: RunConfig, base_url: str, reason: str) -> RunResult:
     """The run of a target that did not answer its first request: one error, so that the reports say why."""
-    result = CheckResult(
-        check_id="run/target-unreachable",
-        category=Category.SEMANTICS,
-        title="target reachable",
-        status=Status.ERROR,
-        expectation="an HTTP answer to the first request",
-        detail=redact(reason),
+    unreachable = Finding(
+        Status.ERROR, redact(reason), expectation="an HTTP answer to the first request", title="target reachable"
     )
+    result = unreachable.result("run/target-unreachable", Category.SEMANTICS, None)
     run = RunResult(
         target=_target_facts(config, base_url),
         spec_version=load_spec()["info"]["version"],

@@ -8,19 +8,19 @@ rule, such as a person refused on an account without a country) leaves the scena
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection
 from typing import Any
 
+from conformance.engine.categories import Category
 from conformance.engine.client import Exchange
-from conformance.engine.results import Category, CheckResult, Status
+from conformance.engine.results import Finding, Status
 from conformance.engine.triggers import TRIGGERS, Candidate, NotExercised, SetupFailed, Trigger, Workbench, send
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import Operation
 
 
 def check_id(operation: Operation, code: str) -> str:
-    return f"error-code/{operation.operation_id}/{code}"
+    return f"{Category.ERROR_CODES}/{operation.operation_id}/{code}"
 
 
 def candidates(code: str, override: Trigger | None = None) -> tuple[Candidate, ...]:
@@ -40,21 +40,18 @@ def run_code_scenario(
     code: str,
     override: Trigger | None = None,
     documented_codes: Collection[str] = (),
-) -> CheckResult:
+) -> Finding:
     documented = operation.errors[code]
-    result = CheckResult(
-        check_id=check_id(operation, code),
-        category=Category.ERROR_CODES,
+    finding = Finding(
+        Status.PASSED,
         title=f"{operation.operation_id} answers {code}",
-        status=Status.PASSED,
-        operation_id=operation.operation_id,
         code=code,
         expectation=f"HTTP {documented.status} with error.code {code!r} and members {', '.join(documented.members)}"
         + "".join(f", {name} = {value!r}" for name, value in documented.constants.items()),
         spec_location=f"paths.{operation.path}.{operation.method}.responses.{documented.status} -> "
         f"#/components/schemas/{documented.schema_name}",
     )
-    started, first = time.monotonic(), len(bench.client.exchanges)
+    first = len(bench.client.exchanges)
     ladder = candidates(code, override)
     answers: list[str] = []  # a candidate's wrong answer
     unexercised: list[str] = []  # why a candidate could not be tried
@@ -91,18 +88,17 @@ def run_code_scenario(
         else:
             answers.append(f"{candidate.name}: {'; '.join(problems)}")
     if not ladder:
-        result.status, result.detail = Status.NOT_EXERCISED, f"the suite has no trigger for {code}"
+        finding.status, finding.detail = Status.NOT_EXERCISED, f"the suite has no trigger for {code}"
     elif drawn is not None:
-        result.detail = f"drawn by {drawn.name}" if len(ladder) > 1 else ""
+        finding.detail = f"drawn by {drawn.name}" if len(ladder) > 1 else ""
     elif answers:
-        result.status, result.detail = Status.FAILED, " | ".join(answers + unexercised + errors)
+        finding.status, finding.detail = Status.FAILED, " | ".join(answers + unexercised + errors)
     elif errors:
-        result.status, result.detail = Status.ERROR, " | ".join(errors + unexercised)
+        finding.status, finding.detail = Status.ERROR, " | ".join(errors + unexercised)
     else:
-        result.status, result.detail = Status.NOT_EXERCISED, " | ".join(unexercised)
-    result.exchanges = [exchange.to_dict() for exchange in bench.client.exchanges[first:]]
-    result.duration = time.monotonic() - started
-    return result
+        finding.status, finding.detail = Status.NOT_EXERCISED, " | ".join(unexercised)
+    finding.exchanges = bench.client.exchanges[first:]
+    return finding
 
 
 def _problems(

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from conformance.engine.categories import Category
 from conformance.engine.client import Exchange
 from conformance.engine.judge import CHECKS, Judge, Stop, check
-from conformance.engine.results import Category
 from conformance.engine.triggers import Workbench, lifetime_of
 from conformance.spec import Operation
 from conformance.spec.decisions import declared_default
