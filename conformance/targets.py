@@ -11,12 +11,17 @@ from conformance.engine.config import RunConfig
 
 @contextmanager
 def target(config: RunConfig) -> Iterator[str]:
-    """The base URL to test: the given one, or an embedded reference server started for the run."""
+    """The base URL to test: the given one, or an embedded reference server started for the run. The embedded server
+    comes with its published profile (its key and fixtures), under what the run's own profile states."""
     if not config.embedded:
         yield config.base_url  # type: ignore[misc]
         return
+    from conformance.reference import profile
     from conformance.reference.server import ServerOptions, ServerProcess
     from conformance.reference.service import Settings
+
+    config.api_key = config.api_key or profile.API_KEY
+    config.fixtures = {**profile.FIXTURES, **config.fixtures}
 
     with ServerProcess(ServerOptions(settings=Settings.deciding(**config.reference_decisions))) as server:
         yield server.url

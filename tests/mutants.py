@@ -63,7 +63,7 @@ RUN_OPTIONS = {"rate_limit_per_second"}
 def reference_target(config: Any, overrides: dict[str, Any] | None = None) -> Any:
     """`config` (for a server started by a test) with the reference server's fixtures, and its default decisions
     stated, so that a fault against them is caught; token_expired is not waited for unless `overrides` say so."""
-    from conformance.engine.triggers import REFERENCE_FIXTURES
+    from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
     from conformance.spec.decisions import decisions, defaults
 
     declared = decisions(load_spec())

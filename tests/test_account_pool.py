@@ -16,7 +16,7 @@ from conformance.engine.client import ApiClient
 from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.results import Status
 from conformance.engine.runner import run_suite
-from conformance.engine.triggers import REFERENCE_FIXTURES
+from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings
 from conformance.spec import load_spec

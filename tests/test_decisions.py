@@ -18,7 +18,7 @@ from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.judge import CHECKS
 from conformance.engine.plan import Environment, plan
 from conformance.engine.results import CheckResult, Status
-from conformance.engine.triggers import REFERENCE_FIXTURES
+from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings
 from conformance.spec import load_spec

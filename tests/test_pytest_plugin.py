@@ -20,7 +20,7 @@ import yaml
 
 from conformance.engine.options import Surface, on
 from conformance.engine.semantics import CHECKS
-from conformance.engine.triggers import REFERENCE_FIXTURES
+from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.reference.auth import DEFAULT_KEYS
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.spec import load_spec, operations

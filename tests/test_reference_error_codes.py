@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine.scenarios import candidates
-from conformance.engine.triggers import REFERENCE_FIXTURES, TRIGGERS, Workbench, send
+from conformance.engine.triggers import TRIGGERS, Workbench, send
+from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import load_spec, operations
 

@@ -26,7 +26,6 @@ from conformance.engine.options import (
     boolean,
     on,
 )
-from conformance.engine.triggers import REFERENCE_FIXTURES
 from conformance.spec import catalog, load_spec
 from conformance.spec.decisions import ANY, decisions, defaults, stated
 from conformance.spec.setup import entity_types
@@ -197,9 +196,6 @@ def _checked(config: RunConfig) -> RunConfig:
     _decided(config, spec)
     if config.min_exercised is None:  # the embedded server can be exercised whole
         config.min_exercised = 100.0 if config.embedded else 0.0
-    if config.base_url is None:
-        config.api_key = config.api_key or "sk_test_reference_secret"
-        config.fixtures = {**REFERENCE_FIXTURES, "max_wait_seconds": 5, **config.fixtures}  # the profile's win
     if config.base_url is not None:
         parts = urlsplit(config.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

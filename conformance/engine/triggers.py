@@ -24,24 +24,6 @@ from conformance.engine.untrusted import path_id, retry_after
 from conformance.spec import Operation, setup_operations
 from conformance.spec.catalog import default_operations
 
-# Values that provoke configuration-dependent codes on the embedded reference server
-# (docs/reference-server.md); a target profile replaces them for another implementation.
-REFERENCE_FIXTURES: dict[str, Any] = {
-    "publishable_key": "pk_test_reference_publishable",
-    "live_secret_key": "sk_live_ref_secret",
-    "platform_unregistered_key": "sk_test_platform_unregistered",
-    "platform_non_connect_key": "sk_test_platform_non_connect",
-    "platform_v2_blocked_key": "sk_test_platform_v2_blocked",
-    "platform_token_mandated_key": "sk_test_platform_token_mandated",
-    "not_v2_compatible_account": "acct_reference_not_v2_compatible",
-    "rate_limited_account": "acct_reference_rate_limited",
-    "identity_locked_account": "acct_reference_identity_locked",
-    "identity_locked_person": "person_test_reference_locked",
-    "identity_document_file": "file_identity_document_success",
-    "wrong_type_token": "acctok_conformance_wrong_type",
-    "can_create_v1_objects": True,
-}
-
 
 class NotExercised(Exception):
     """The code cannot be provoked on this target; the message says why (e.g. a missing fixture)."""

@@ -18,13 +18,10 @@ PLATFORM_FIXTURE_KEYS = {
     "sk_test_platform_v2_blocked": "v2_blocked",
     "sk_test_platform_token_mandated": "token_mandated",
 }
-DEFAULT_KEYS = (
-    "sk_test_reference_secret",
-    "pk_test_reference_publishable",
-    "sk_live_ref_secret",
-    "pk_live_ref_publishable",
-    *PLATFORM_FIXTURE_KEYS,
-)
+SECRET_KEY = "sk_test_reference_secret"
+PUBLISHABLE_KEY = "pk_test_reference_publishable"
+LIVE_SECRET_KEY = "sk_live_ref_secret"
+DEFAULT_KEYS = (SECRET_KEY, PUBLISHABLE_KEY, LIVE_SECRET_KEY, "pk_live_ref_publishable", *PLATFORM_FIXTURE_KEYS)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class AccountFacts:
 
 
 # Like Stripe's test file tokens: file id -> the purpose it was uploaded with.
-_TEST_FILES = MappingProxyType(
+TEST_FILES = MappingProxyType(
     {
         "file_identity_document_success": "identity_document",
         "file_account_requirement_success": "account_requirement",
@@ -106,7 +106,7 @@ class RuleSettings:
 
     today: datetime.date
     age_limit: int = _declared_default("representative_age_limit")
-    files: Mapping[str, str] = field(default_factory=lambda: _TEST_FILES)  # known file id -> purpose (read-only)
+    files: Mapping[str, str] = field(default_factory=lambda: TEST_FILES)  # known file id -> purpose (read-only)
     update_nested_objects: str = _declared_default("update_nested_objects")
     update_arrays: str = _declared_default("update_arrays")
     percent_ownership_scale: str = _declared_default("percent_ownership_scale")
