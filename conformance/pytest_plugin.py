@@ -227,16 +227,12 @@ class ConformanceCheck(pytest.Item):
         if len(exchanges) < len(result.exchanges):
             lines.append(f"  ({len(result.exchanges) - len(exchanges)} earlier exchanges not shown; -vv shows all)")
         for number, exchange in enumerate(exchanges, start=len(result.exchanges) - len(exchanges) + 1):
-            body = exchange.get("response_body") or ""
+            body = exchange.response_text
             shown = body[:BODY_LIMIT] + (f"... ({len(body)} characters)" if len(body) > BODY_LIMIT else "")
-            answer = (
-                f"{exchange['status']} {shown}"
-                if exchange.get("status") is not None
-                else f"no response: {exchange.get('error')}"
-            )
+            answer = f"{exchange.status} {shown}" if exchange.status is not None else f"no response: {exchange.error}"
             lines += [
                 f"  exchange {number} of {len(result.exchanges)}:",
-                f"    {exchange.get('curl', '')}",
+                f"    {exchange.curl()}",
                 f"    -> {answer}",
             ]
         return lines

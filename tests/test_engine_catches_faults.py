@@ -91,11 +91,11 @@ def test_the_engine_catches(mutant: Mutant) -> None:
     shown = "; ".join(f"{result.check_id}: {result.status} {result.detail[:200]}" for result in results)
     assert failed, f"{mutant.name} ({mutant.description}) was not caught: {shown}"
     if mutant.name not in ANSWERS_5XX:  # a mutant that crashes is caught for the crash, not for its fault
-        crashed = [e["url"] for r in results for e in r.exchanges if (e.get("status") or 0) >= 500]
+        crashed = [e.url for r in results for e in r.exchanges if (e.status or 0) >= 500]
         assert not crashed, f"{mutant.name} answered 5xx, which its fault does not explain: {crashed[:3]}"
     for result in failed:
         assert result.detail.strip(), f"{result.check_id} failed without a detail"
-        assert any(exchange.get("curl", "").startswith("curl ") for exchange in result.exchanges), f"{result.check_id} failed without a curl command"
+        assert any(exchange.curl().startswith("curl ") for exchange in result.exchanges), f"{result.check_id} failed without a curl command"
 
 
 

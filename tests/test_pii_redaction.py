@@ -12,6 +12,7 @@ from conformance.cli import main
 from conformance.engine.config import resolve_config
 from conformance.engine.pii import MASK, PiiRedactor
 from conformance.engine.categories import Category
+from conformance.engine.client import Exchange
 from conformance.engine.results import CheckResult, Status
 from conformance.reference.server import RunningServer, ServerOptions
 
@@ -119,17 +120,25 @@ def test_text_that_quotes_a_body_is_masked():
         detail='got 400 \'{"error": {"code": "x"}, "surname": "Quixote-Vanterpool", "date_of_birth": {"year": 1931}}\''
         " and pii%5Bid_number%5D=987654329",
         exchanges=[
-            {
-                "request_body": '{"given_name": "Zebulonia", "date_of_birth": {"day": 17, "month": 11, "year": 1931}}',
-                "request_headers": {"Content-Type": "application/json"},
-                "response_body": "not json: 742 Evergreen Terrace",
-                "curl": "curl --data-raw 'person%5Bfirst_name%5D=Zebulonia"
-                "&person%5Baddress%5D%5Bline1%5D=742+Evergreen+Terrace'",
-            }
+            Exchange(
+                "POST",
+                "http://127.0.0.1:1/v2/core/accounts/acct_1/persons",
+                {"Content-Type": "application/json"},
+                '{"given_name": "Zebulonia", "date_of_birth": {"day": 17, "month": 11, "year": 1931}}',
+                status=400,
+                response_text="not json: 742 Evergreen Terrace",
+            ),
+            Exchange(
+                "POST",
+                "http://127.0.0.1:1/v1/tokens",
+                {"Content-Type": "application/x-www-form-urlencoded"},
+                "person%5Bfirst_name%5D=Zebulonia&person%5Bdob%5D%5Byear%5D=1931",
+                status=200,
+            ),
         ],
     )
     redactor.result(result)
-    text = str([result.expectation, result.detail, result.exchanges])
+    text = str([result.expectation, result.detail, [exchange.to_dict() for exchange in result.exchanges]])
     assert planted_in(text) == ["742 Evergreen Terrace"]  # in a body that is no structure, quoted by no member name
     assert '"code": "x"' in result.detail
 

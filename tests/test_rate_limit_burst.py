@@ -47,7 +47,7 @@ def test_a_declared_limit_is_provoked_by_a_bounded_burst_that_honours_retry_afte
     assert all(r.detail == "drawn by a burst beyond the declared per-account limit" for r in results)
     assert max(_per_account(log).values()) <= 2 * LIMIT + 2 + 3  # the burst, its setup and clean-up
     for result in results:
-        refused = [e for e in result.exchanges if e["status"] == 429]
+        refused = [e for e in result.exchanges if e.status == 429]
         assert len(refused) == 1 and refused[0] is result.exchanges[-1]  # the burst stops at the first refusal
         assert refused[0]["response_headers"]["retry-after"] == "1"
         assert result.duration >= 1.0  # and waits the Retry-After before the clean-up

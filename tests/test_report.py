@@ -53,7 +53,8 @@ def sample() -> dict[str, Any]:
                exchanges=[exchange(400, '{"error": {"code": "email_invalid", "message": "</script><script>alert(2)</script>"}}')]),
         result("error-code/create_person/document_invalid", "error-code scenarios", "not exercised", operation_id="create_person",
                code="document_invalid", detail="needs fixture identity_document_file"),
-        result("fuzzing/retrieve_person", "fuzzing", "passed", operation_id="retrieve_person", detail="25 requests, all conforming"),
+        result("fuzzing/retrieve_person", "fuzzing", "passed", operation_id="retrieve_person", detail="25 requests, all conforming",
+               requests=25),
         result("semantics/delete-then-not-found", "semantics", "error", detail="setup failed: create account answered 500",
                exchanges=[exchange(None, "")]),
         result("semantics/idempotent-replays", "semantics", "failed", expected_failure=True, detail="second effect"),
@@ -239,3 +240,23 @@ def test_write_report(tmp_path: Path, run: dict[str, Any]) -> None:
     assert written == tmp_path / "report.html"
     assert "Changes since the previous run" in written.read_text()
     assert write_report(results, tmp_path / "other.html") == tmp_path / "other.html"
+
+
+def test_the_matrix_comes_from_the_operations_results_json_carries_not_from_the_spec() -> None:
+    """A run of another spec (an operation and a code this suite's spec does not have) renders as that run saw it,
+    with the fuzzing requests the results count."""
+    run = synthetic([
+        result("error-code/list_widgets/widget_jammed", "error-code", "failed", operation_id="list_widgets", code="widget_jammed"),
+        result("fuzzing/list_widgets", "fuzzing", "passed", operation_id="list_widgets", detail="all conforming", requests=17),
+    ])
+    run["operations"] = [{"operation_id": "list_widgets", "label": "GET /v9/widgets", "errors": {"widget_jammed": 409}}]
+    html = render_report(run)
+    cells = matrix(html)
+    assert cells == {("list_widgets", "success"): "passed", ("list_widgets", "widget_jammed"): "failed",
+                     ("list_widgets", "fuzzing requests"): "num"}
+    assert '<td class="num">17</td>' in html and 'title="GET /v9/widgets"' in html and "1 of 1</b> documented" in html
+
+
+def test_a_results_json_of_before_the_one_vocabulary_renders_under_the_categories_names(run: dict[str, Any]) -> None:
+    groups = re.findall(r'<details class="group" data-group="([^"]+)"', render_report(run))  # sample(): old labels
+    assert groups == ["fuzzing", "error-code", "semantics", "expected failures"]

@@ -98,6 +98,7 @@ class _Breaches:
         elif result.status == Status.PASSED:
             result.detail = f"{len(sent)} {passing}, all conforming"
             result.exchanges = sent[-3:]
+        result.requests = len(sent)
         return result
 
 

@@ -15,11 +15,13 @@ Three passes, because personal data reaches an output in three forms:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from conformance.engine.client import Exchange
 from conformance.engine.results import CheckResult, RunResult
 
 MASK = "[redacted]"
@@ -156,12 +158,24 @@ class PiiRedactor:
 
     # ---------------------------------------------------------------------------- results
     def result(self, result: CheckResult) -> CheckResult:
-        """Mask a result in place: its bodies first (which teaches the values), then every text."""
-        for exchange in result.exchanges:
-            form = "x-www-form-urlencoded" in str((exchange.get("request_headers") or {}).get("Content-Type", ""))
-            exchange["request_body"] = self._body(exchange.get("request_body"), form)
-            exchange["response_body"] = self._body(exchange.get("response_body"), False)
-        result.exchanges = self._deep_text(result.exchanges)
+        """Mask a result in place: its bodies first (which teaches the values), then every text. Its exchanges
+        become masked copies: the recorded ones stay as they were, for the run's response validation."""
+        bodies = [
+            (self._body(exchange.request_body, _is_form(exchange)), self._body(exchange.response_text, False))
+            for exchange in result.exchanges
+        ]
+        result.exchanges = [
+            dataclasses.replace(
+                exchange,
+                url=self.text(exchange.url),
+                request_headers=self._deep_text(exchange.request_headers),
+                request_body=self._deep_text(request_body),
+                response_headers=self._deep_text(exchange.response_headers),
+                response_text=self.text(response_body or ""),
+                error=self._deep_text(exchange.error),
+            )
+            for exchange, (request_body, response_body) in zip(result.exchanges, bodies, strict=True)
+        ]
         result.title, result.expectation, result.detail = (
             self.text(result.title),
             self.text(result.expectation),
@@ -175,3 +189,7 @@ class PiiRedactor:
             self.result(result)
         run.pii_redacted = True
         return run
+
+
+def _is_form(exchange: Exchange) -> bool:
+    return "x-www-form-urlencoded" in exchange.request_headers.get("Content-Type", "")

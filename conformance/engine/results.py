@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -32,15 +32,26 @@ class CheckResult:
     expectation: str = ""
     detail: str = ""
     spec_location: str = ""
-    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)  # as recorded (keys already masked); dicts when written
     duration: float = 0.0
     expected_failure: bool = False
     observed: dict[str, Any] = field(default_factory=dict)  # decision -> the alternative this result saw
+    requests: int | None = None  # the requests a fuzzing check generated and judged (its set-up aside)
 
     @property
     def gating(self) -> bool:
         """Whether this result fails the gate (a failure not listed as expected)."""
         return self.status in (Status.FAILED, Status.ERROR) and not self.expected_failure
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as results.json holds it."""
+        members = {member.name: getattr(self, member.name) for member in fields(self)}
+        return {
+            **members,
+            "category": self.category.value,
+            "status": self.status.value,
+            "exchanges": [exchange.to_dict() for exchange in self.exchanges],
+        }
 
 
 @dataclass
@@ -57,6 +68,7 @@ class Finding:
     code: str | None = None
     spec_location: str = ""
     observed: dict[str, Any] = field(default_factory=dict)  # decision -> the alternative this result saw
+    requests: int | None = None  # the requests a fuzzing check generated and judged (its set-up aside)
 
     def result(self, check_id: str, category: Category, operation_id: str | None, duration: float = 0.0) -> CheckResult:
         result_id = f"{check_id}/{self.assertion}" if self.assertion else check_id
@@ -70,9 +82,10 @@ class Finding:
             expectation=self.expectation,
             detail=self.detail,
             spec_location=self.spec_location,
-            exchanges=[exchange.to_dict() for exchange in self.exchanges],
+            exchanges=list(self.exchanges),
             duration=duration,
             observed=self.observed,
+            requests=self.requests,
         )
 
 
@@ -89,6 +102,8 @@ class RunResult:
     pii_redacted: bool = False  # personal data masked in every output (--redact-pii)
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {stated, observed: {result id: value}}
     min_exercised: float = 0.0  # percent of the results that must be exercised for the run to conform
+    # The operations under test, each with its documented codes and their statuses: what the report's matrix shows.
+    operations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exercised_percent(self) -> float:
@@ -134,10 +149,8 @@ class RunResult:
             "requests": self.requests,
             "pii_redacted": self.pii_redacted,
             "decisions": self.decisions,
-            "results": [
-                {**asdict(result), "category": result.category.value, "status": result.status.value}
-                for result in self.results
-            ],
+            "operations": self.operations,
+            "results": [result.to_dict() for result in self.results],
         }
 
 
@@ -185,7 +198,7 @@ def write_junit(run: RunResult, path: Path) -> None:
                     [
                         result.expectation and f"expected: {result.expectation}",
                         result.detail,
-                        *(e.get("curl", "") for e in result.exchanges[-3:]),
+                        *(exchange.curl() for exchange in result.exchanges[-3:]),
                     ],
                 )
             )

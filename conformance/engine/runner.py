@@ -16,7 +16,8 @@ from conformance.engine.pii import PiiRedactor
 from conformance.engine.plan import CheckUnit, Environment, plan
 from conformance.engine.results import CheckResult, Finding, RunResult, Status
 from conformance.engine.validation import ResponseValidator
-from conformance.spec import load_spec
+from conformance.spec import load_spec, operations
+from conformance.spec.catalog import operations_table
 
 Progress = Callable[[CheckResult], None]
 
@@ -164,6 +165,7 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         requests=len(exchanges),
         decisions=decision_table(config.decisions, results),
         min_exercised=config.min_exercised or 0.0,
+        operations=operations_table(environment.operations),
     )
     return redactor.run(run) if redactor else run
 
@@ -214,6 +216,7 @@ def unreachable_run(config: RunConfig, base_url: str, reason: str) -> RunResult:
         command=reproduce_command(config),
         results=[result],
         requests=1,
+        operations=operations_table(operations(load_spec())),
     )
     return PiiRedactor().run(run) if config.redact_pii else run
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
@@ -22,8 +21,7 @@ import markupsafe
 
 from conformance.engine.categories import DESCRIPTIONS, Category, category
 from conformance.engine.client import redact
-from conformance.spec import Operation
-from conformance.spec.catalog import default_operations
+from conformance.spec.catalog import default_operations, operations_table
 
 STATUSES = ("passed", "failed", "not exercised", "error")
 FAILING = ("failed", "error")
@@ -32,7 +30,6 @@ SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "not exercised": "–
 SEVERITY = {"failed": 0, "error": 1, "not exercised": 2, "passed": 3}
 MAX_EXCHANGES = 6  # per check in the HTML; results.json keeps them all
 MAX_BODY = 20 * 1024
-FUZZ_REQUESTS = re.compile(r"(\d+) requests")
 
 
 def rerun_command(check_id: str) -> str:
@@ -94,6 +91,7 @@ def _check_view(index: int, result: dict[str, Any]) -> dict[str, Any]:
         "operation": result.get("operation_id") or "",
         "detail": result.get("detail", ""),
         "expected_failure": bool(result.get("expected_failure")),
+        "requests": result.get("requests"),
     }
 
 
@@ -117,7 +115,7 @@ def _check_body(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cell(operation: Operation, label: str, checks: list[dict[str, Any] | None]) -> dict[str, Any]:
+def _cell(operation: dict[str, Any], label: str, checks: list[dict[str, Any] | None]) -> dict[str, Any]:
     """One matrix cell from the checks behind it (several for the success column)."""
     present = [check for check in checks if check]
     statuses = {check["status"] for check in present}
@@ -133,38 +131,39 @@ def _cell(operation: Operation, label: str, checks: list[dict[str, Any] | None])
         "status": status,
         "symbol": SYMBOLS[status],
         "target": target["index"] if target else None,
-        "title": f"{operation.operation_id} / {label}: {status} - {reason}",
+        "title": f"{operation['operation_id']} / {label}: {status} - {reason}",
     }
 
 
-def _matrix(ops: dict[str, Operation], checks: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    documented = Counter(code for operation in ops.values() for code in operation.errors)
-    status_of = {code: error.status for operation in ops.values() for code, error in operation.errors.items()}
+def _matrix(ops: list[dict[str, Any]], checks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Operations x documented codes; `ops` as results.json carries them (spec.catalog.operations_table)."""
+    documented = Counter(code for operation in ops for code in operation["errors"])
+    status_of = {code: status for operation in ops for code, status in operation["errors"].items()}
     # Columns grouped by HTTP status; within a status, codes most operations share come first.
     codes = sorted(documented, key=lambda code: (status_of[code], -documented[code], code))
     groups = [
         (status, [code for code in codes if status_of[code] == status]) for status in sorted(set(status_of.values()))
     ]
     rows, exercised, operations_exercised = [], 0, 0
-    for operation in ops.values():
+    for operation in ops:
+        operation_id = operation["operation_id"]
         cells: list[dict[str, Any] | None] = []
         for code in codes:
-            if code not in operation.errors:
+            if code not in operation["errors"]:
                 cells.append(None)
                 continue
-            cell = _cell(operation, code, [checks.get(f"error-code/{operation.operation_id}/{code}")])
+            cell = _cell(operation, code, [checks.get(f"{Category.ERROR_CODES}/{operation_id}/{code}")])
             exercised += cell["status"] != "not exercised"
             cells.append(cell)
-        fuzz = checks.get(f"fuzzing/{operation.operation_id}")
-        success = _cell(operation, "success", [fuzz, checks.get(f"response-validation/{operation.operation_id}")])
-        found = FUZZ_REQUESTS.search(fuzz["detail"]) if fuzz else None
+        fuzz = checks.get(f"{Category.FUZZING}/{operation_id}")
+        success = _cell(operation, "success", [fuzz, checks.get(f"{Category.VALIDATION}/{operation_id}")])
         operations_exercised += any(cell and cell["status"] != "not exercised" for cell in [success, *cells])
         rows.append(
             {
                 "operation": operation,
                 "success": success,
                 "cells": list(zip(codes, cells, strict=True)),
-                "fuzz_requests": found.group(1) if found else "",
+                "fuzz_requests": "" if fuzz is None or fuzz["requests"] is None else fuzz["requests"],
             }
         )
     return {
@@ -230,7 +229,8 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
         for category in categories
     ]
     expected = sorted((c for c in checks if c["expected_failure"]), key=lambda c: (c["status"] != "passed", c["id"]))
-    ops = default_operations()
+    # Files written before results.json carried the operations: those of the spec the suite has now.
+    ops = results.get("operations") or operations_table(default_operations())
     html = _template().render(
         run=results,
         conforms=results.get("conforms", results.get("verdict") == "conforms"),
@@ -242,7 +242,7 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
         categories=[category for category in categories if any(c["category"] == category for c in checks)],
         expected=expected,
         total=len(checks),
-        operation_ids=sorted({c["operation"] for c in checks if c["operation"]} | set(ops)),
+        operation_ids=sorted({c["operation"] for c in checks if c["operation"]} | {o["operation_id"] for o in ops}),
         changes=_changes(checks, previous) if previous is not None else None,
         previous=previous,
         # Check bodies are built by the page when first opened: thousands of them in the DOM make a big run slow

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,3 +170,16 @@ def api_version(spec: dict[str, Any]) -> str:
 def default_operations() -> dict[str, Operation]:
     """The operations of the spec the suite loads by default, read once per process."""
     return operations(load_spec())
+
+
+def operations_table(api: Mapping[str, Operation]) -> list[dict[str, Any]]:
+    """The operations as results.json carries them, so that a report needs no spec: id, method and path, and each
+    documented code with its HTTP status."""
+    return [
+        {
+            "operation_id": operation.operation_id,
+            "label": operation.label,
+            "errors": {code: error.status for code, error in operation.errors.items()},
+        }
+        for operation in api.values()
+    ]
