@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from conformance.engine.triggers import Workbench
+from conformance.engine.workbench import Workbench
 from conformance.engine.untrusted import Untrusted
 from conformance.spec import operations
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conformance.engine.config import ConfigError, resolve_config
-from conformance.engine.judge import CHECKS
+from conformance.engine.checks import CHECKS
 from conformance.engine.plan import Environment, plan
 from conformance.engine.results import CheckResult, Status
 from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES

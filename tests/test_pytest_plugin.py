@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from conformance.engine.options import Surface, on
-from conformance.engine.semantics import CHECKS
+from conformance.engine.checks import CHECKS
 from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.reference.auth import DEFAULT_KEYS
 from conformance.reference.server import RunningServer, ServerOptions

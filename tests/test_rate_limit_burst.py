@@ -12,7 +12,7 @@ import yaml
 from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.plan import Environment, plan
 from conformance.engine.results import CheckResult, Status
-from conformance.engine.triggers import MAX_BURST_REQUESTS
+from conformance.engine.checks.triggers import MAX_BURST_REQUESTS
 from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings

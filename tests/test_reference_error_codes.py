@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine.scenarios import candidates
-from conformance.engine.triggers import TRIGGERS, Workbench, send
+from conformance.engine.checks.error_codes import candidates
+from conformance.engine.workbench import Workbench
+from conformance.engine.checks.triggers import TRIGGERS, send
 from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.engine.validation import ResponseValidator
 from conformance.spec import load_spec, operations

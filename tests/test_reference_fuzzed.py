@@ -1,6 +1,6 @@
 """Schemathesis against the reference server itself, a few thousand requests: no 5xx, every response valid.
 
-The suite's own fuzzing (conformance.engine.fuzzing), as conformance/engine/plan.py runs it, but with
+The suite's own fuzzing (conformance.engine.checks.fuzzing), as conformance/engine/plan.py runs it, but with
 many more examples per operation than a default run (test_engine_reference.py runs 10) and other
 seeds. Each operation is one test, so that pytest-xdist can share them out; the stateful run
 follows the spec's links. A failure names the first requests that failed, as a report would.
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from conformance.engine.client import ApiClient
-from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
+from conformance.engine.checks.fuzzing import fuzz_operation, fuzz_stateful, load_schema
 from conformance.engine.results import Finding, Status
-from conformance.engine.triggers import Workbench
+from conformance.engine.workbench import Workbench
 from conformance.engine.validation import ResponseValidator
 from conformance.reference.server import RunningServer
 from conformance.spec import load_spec, operations

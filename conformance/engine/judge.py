@@ -17,7 +17,7 @@ from typing import Any
 from conformance.engine.categories import Category
 from conformance.engine.client import Exchange
 from conformance.engine.results import Finding, Status
-from conformance.engine.triggers import Workbench
+from conformance.engine.workbench import Workbench
 from conformance.spec import Operation
 from conformance.spec.decisions import ANY
 

@@ -12,19 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.engine import semantics  # noqa: F401  (registers the checks)
 from conformance.engine.accounts import AccountPool
 from conformance.engine.categories import Category
+from conformance.engine.checks import CHECKS
+from conformance.engine.checks.error_codes import check_id as code_check_id
+from conformance.engine.checks.error_codes import run_code_scenario
+from conformance.engine.checks.fuzzing import fuzz_operation, fuzz_stateful, load_schema
+from conformance.engine.checks.triggers import profile_trigger
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import RunConfig
-from conformance.engine.fuzzing import fuzz_operation, fuzz_stateful, load_schema
-from conformance.engine.judge import CHECKS, Judge, SemanticCheck, Stop
+from conformance.engine.judge import Judge, SemanticCheck, Stop
 from conformance.engine.results import CheckResult, Finding, Status
-from conformance.engine.scenarios import check_id as code_check_id
-from conformance.engine.scenarios import run_code_scenario
-from conformance.engine.triggers import NotExercised, SetupFailed, Workbench, profile_trigger
 from conformance.engine.untrusted import Untrusted
 from conformance.engine.validation import ResponseValidator
+from conformance.engine.workbench import NotExercised, SetupFailed, Workbench
 from conformance.spec import Operation, load_spec, operations
 from conformance.spec.sources import apply_decisions
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance.engine.categories import Category
+from conformance.engine.checks.response_validation import validation_results
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import RunConfig
 from conformance.engine.pii import PiiRedactor
 from conformance.engine.plan import CheckUnit, Environment, plan
 from conformance.engine.results import CheckResult, Finding, RunResult, Status
-from conformance.engine.validation import ResponseValidator
 from conformance.spec import load_spec, operations
 from conformance.spec.catalog import operations_table
 
@@ -40,32 +40,6 @@ def ensure_reachable(environment: Environment) -> None:
         raise TargetUnreachable(f"{environment.base_url} did not answer: {first.error}")
     if first.status == 401:
         raise KeyRefused(f"{environment.base_url} refused the API key (401): check --api-key or CONFORMANCE_API_KEY")
-
-
-def validation_results(
-    validator: ResponseValidator, exchanges: list[Exchange], operation_ids: list[str]
-) -> list[CheckResult]:
-    """One result per operation: every response the run received for it, validated by openapi-core."""
-    results = []
-    for operation_id in operation_ids:
-        received = [
-            exchange for exchange in exchanges if exchange.operation_id == operation_id and exchange.status is not None
-        ]
-        invalid = [(exchange, problems) for exchange in received if (problems := validator.problems(exchange))]
-        finding = Finding(
-            Status.PASSED if received else Status.NOT_EXERCISED,
-            f"{len(received)} responses validated" if received else "no response received for this operation",
-            title=f"responses of {operation_id} valid against the spec",
-            expectation="every response has a documented status and a body and headers valid for it (openapi-core)",
-        )
-        if invalid:
-            finding.status = Status.FAILED
-            finding.detail = f"{len(invalid)} of {len(received)} responses invalid: " + " | ".join(
-                f"{e.method} {e.url.split('?')[0]} -> {e.status}: {p[0]}" for e, p in invalid[:5]
-            )
-            finding.exchanges = [exchange for exchange, _ in invalid[:5]]
-        results.append(finding.result(f"{Category.VALIDATION}/{operation_id}", Category.VALIDATION, operation_id))
-    return results
 
 
 def _shutdown_ignoring_interrupts(pool: ThreadPoolExecutor, *, cancel_futures: bool) -> None:

@@ -19,9 +19,9 @@ from hypothesis.errors import Flaky, Unsatisfiable
 
 from conformance.engine.client import Exchange, form_encode
 from conformance.engine.results import Finding, Status
-from conformance.engine.triggers import SetupFailed, Workbench
 from conformance.engine.untrusted import Untrusted, path_id
 from conformance.engine.validation import ResponseValidator
+from conformance.engine.workbench import SetupFailed, Workbench
 from conformance.spec import Operation
 
 # Stripe states `format: decimal` (percent_ownership) but not its syntax: generate plain decimal strings, which

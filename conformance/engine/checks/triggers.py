@@ -8,35 +8,18 @@ is missing, the trigger raises `NotExercised` with the reason.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
 
-from conformance.engine.accounts import AccountPool, Lease, NoPoolAccount, describe_kind
-from conformance.engine.client import ApiClient, Exchange
+from conformance.engine.client import Exchange
 from conformance.engine.untrusted import path_id, retry_after
-from conformance.spec import Operation, setup_operations
-from conformance.spec.catalog import default_operations
-
-
-class NotExercised(Exception):
-    """The code cannot be provoked on this target; the message says why (e.g. a missing fixture)."""
-
-
-class SetupFailed(Exception):
-    """A setup call did not succeed; carries the exchange that failed."""
-
-    def __init__(self, what: str, exchange: Exchange) -> None:
-        answer = exchange.error or f"{exchange.status} {exchange.response_text[:200]!r}"
-        super().__init__(f"setup failed: {what} answered {answer}")
-        self.exchange = exchange
-
+from conformance.engine.workbench import NotExercised, Workbench, lifetime_of, path_of
+from conformance.spec import Operation
 
 Trigger = Callable[["Workbench", Operation], "Probe"]
 
@@ -73,160 +56,6 @@ class Candidate:
             if decisions.get(name, "any") not in ("any", value):
                 return f"{self.name}: needs {name} = {value}, the target states {decisions[name]}"
         return None
-
-
-@dataclass
-class Workbench:
-    """Setup helpers over one client; remembers what it created so that it can be cleaned up.
-
-    Accounts come from the target's pool when its profile gives one (leased, never created or closed),
-    else they are created through the set-up document's create_account, unless the profile forbids it."""
-
-    client: ApiClient
-    fixtures: dict[str, Any]
-    decisions: Mapping[str, Any] = field(default_factory=dict)  # the target's stated choices (or `any`)
-    pool: AccountPool | None = None
-    rate_limit_per_second: float | None = None  # the target's declared per-account limit (profile)
-    setup: Mapping[str, Operation] = field(default_factory=setup_operations)
-    api: Mapping[str, Operation] = field(default_factory=default_operations)  # the operations under test
-    created_accounts: list[str] = field(default_factory=list)
-    leases: list[Lease] = field(default_factory=list)
-
-    def fixture(self, name: str) -> Any:
-        value = self.fixtures.get(name)
-        if value in (None, False, ""):
-            raise NotExercised(f"needs fixture {name}")
-        return str(value)
-
-    def _ok(self, what: str, exchange: Exchange) -> dict[str, Any]:
-        """The created object, which must at least carry a string id."""
-        if (
-            exchange.status != 200
-            or not isinstance(exchange.json, dict)
-            or not isinstance(exchange.json.get("id"), str)
-        ):
-            raise SetupFailed(what, exchange)
-        return exchange.json
-
-    def set_up(self, operation_id: str, account_id: str = "", **request: Any) -> Exchange:
-        """One call of the set-up document (spec/setup.yaml)."""
-        operation = self.setup[operation_id]
-        return self.client.request(operation.method.upper(), path_of(operation, account_id), **request)
-
-    def url(self, operation_id: str, query: Mapping[str, Any] | None = None, **params: object) -> str:
-        """The request path of an operation under test, each parameter through `path_id` (`Untrusted` for a value
-        that cannot be one), and the query."""
-        target = self.api[operation_id].url(**{name: path_id(value) for name, value in params.items()})
-        return f"{target}?{urlencode(query)}" if query else target
-
-    def call(
-        self, operation_id: str, /, *, query: Mapping[str, Any] | None = None, json: Any = None, **arguments: Any
-    ) -> Exchange:
-        """One call of an operation under test: its path parameters by name (`account_id=..., id=...`), the
-        query, the JSON body, and what else `ApiClient.request` takes."""
-        operation = self.api[operation_id]
-        params = {name: arguments.pop(name) for name in operation.path_parameters if name in arguments}
-        target = self.url(operation_id, query, **params)
-        return self.client.request(
-            operation.method.upper(), target, json_body=json, operation_id=operation_id, **arguments
-        )
-
-    def follow(self, operation_id: str, target: str) -> Exchange:
-        """A GET of a URL the target gave (a page link) as a call of `operation_id`; the client checks it."""
-        return self.client.request(self.api[operation_id].method.upper(), target, operation_id=operation_id)
-
-    def account(self, country: str | None = "us", entity_type: str = "company") -> str:
-        if self.pool is not None:
-            try:
-                lease = self.pool.lease(entity_type, country, self.leases)
-            except NoPoolAccount as exc:
-                raise NotExercised(str(exc)) from exc
-            self.leases.append(lease)
-            return lease.account.id
-        if not self.fixtures.get("can_create_accounts", True):
-            raise NotExercised(
-                f"needs an account ({describe_kind(entity_type, country)}): the profile allows no account creation"
-                " (can_create_accounts: false) and gives no accounts pool"
-            )
-        identity: dict[str, Any] = {"entity_type": entity_type}
-        if country:
-            identity["country"] = country
-        exchange = self.set_up("create_account", json_body={"identity": identity})
-        if exchange.status in (404, 405):
-            hint = "spec/setup.yaml; a target without it needs an accounts pool in its profile"
-            raise SetupFailed(f"create account ({hint})", exchange)
-        created = self._ok("create account", exchange)
-        self.created_accounts.append(created["id"])
-        return str(created["id"])
-
-    def person(self, account_id: str, body: dict[str, Any]) -> str:
-        return str(self._ok("create person", self.call("create_person", account_id=account_id, json=body))["id"])
-
-    def created_persons(self) -> list[tuple[str, str]]:
-        """(account, person) of every person a create through this workbench's client answered, whatever sent it
-        (a setup step, a check, a scenario's probe, fuzzing): on a pool account, each one must be deleted."""
-        create = self.api["create_person"]
-        created: dict[tuple[str, str], None] = {}
-        for exchange in self.client.exchanges:
-            where = create.match(urlsplit(exchange.url).path) if exchange.method == create.method.upper() else None
-            body = exchange.json if where and exchange.status == 200 else None
-            if where and isinstance(body, dict) and isinstance(body.get("id"), str):
-                created[(unquote(where["account_id"]), body["id"])] = None
-        return list(created)
-
-    def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
-        return str(self.person_token_object(account_id, body)["id"])
-
-    def person_token_object(self, account_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        exchange = self.call("create_person_token", account_id=account_id, json=body or {"given_name": "Token"})
-        return self._ok("create person token", exchange)
-
-    def v1_object(self, kind: str) -> str:
-        """A v1 account or customer id: from the fixtures, or created when the target allows it."""
-        if value := self.fixtures.get(f"v1_{kind}"):
-            return str(value)
-        self.fixture("can_create_v1_objects")
-        created = self.set_up(f"create_v1_{kind}", form={"description": "conformance"})
-        return str(self._ok(f"create v1 {kind}", created)["id"])
-
-    def v1_person_token(self) -> str:
-        exchange = self.call("create_token", form={"person": {"first_name": "Jenny"}})
-        return str(self._ok("create v1 person token", exchange)["id"])
-
-    def created(self, operation_id: str, account_id: str, given_name: str) -> str:
-        """A new object of the kind `operation_id` creates (see `Operation.created_by`), on the account."""
-        make: dict[str, Callable[[], str]] = {
-            "create_person": lambda: self.person(account_id, {"given_name": given_name}),
-            "create_person_token": lambda: self.person_token(account_id),
-            "create_token": self.v1_person_token,
-        }
-        return make[operation_id]()
-
-    def cleanup(self) -> None:
-        """Delete the persons and close the accounts this workbench created, then give its leased accounts
-        back; failures are ignored, and an id that cannot be placed in a path names nothing to remove."""
-        # Clean-up is best effort: it never ends a run, whatever the target did. Its requests carry no operation
-        # id: no check judges them.
-        delete = self.api["delete_person"]
-        for account_id, person_id in reversed(self.created_persons()):
-            with contextlib.suppress(Exception):
-                self.client.request(
-                    delete.method.upper(), self.url(delete.operation_id, account_id=account_id, id=person_id)
-                )
-        for account_id in reversed(self.created_accounts):
-            with contextlib.suppress(Exception):
-                self.set_up("close_account", account_id)
-        for lease in self.leases:
-            lease.release()
-        self.created_accounts.clear()
-        self.leases.clear()
-
-
-def path_of(operation: Operation, account_id: str = "", object_id: str = "") -> str:
-    """The operation's path on an account and, for a parameter naming an object (`id`, `token`), that object."""
-    return operation.url(
-        **{name: path_id(account_id if name == "account_id" else object_id) for name in operation.path_parameters}
-    )
 
 
 def _object_creator(operation: Operation) -> str | None:
@@ -353,18 +182,6 @@ def _expired_token(bench: Workbench, operation: Operation) -> Probe:
         )
     time.sleep(lifetime + 0.2)
     return person_write(bench, operation, {"person_token": token["id"]}, account_id=account_id)
-
-
-def lifetime_of(token: dict[str, Any]) -> float | None:
-    """Seconds from a person token's created to its expires_at; None when either cannot be read."""
-    try:
-        created, expires = (
-            datetime.fromisoformat(str(token[name]).replace("Z", "+00:00")).timestamp()
-            for name in ("created", "expires_at")
-        )
-    except (KeyError, ValueError, OverflowError):  # timestamps compared as instants: a zone on one only is no error
-        return None
-    return expires - created
 
 
 def _alongside_token(bench: Workbench, operation: Operation) -> Probe:

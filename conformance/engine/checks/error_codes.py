@@ -12,10 +12,11 @@ from collections.abc import Collection
 from typing import Any
 
 from conformance.engine.categories import Category
+from conformance.engine.checks.triggers import TRIGGERS, Candidate, Trigger, send
 from conformance.engine.client import Exchange
 from conformance.engine.results import Finding, Status
-from conformance.engine.triggers import TRIGGERS, Candidate, NotExercised, SetupFailed, Trigger, Workbench, send
 from conformance.engine.validation import ResponseValidator
+from conformance.engine.workbench import NotExercised, SetupFailed, Workbench
 from conformance.spec import Operation
 
 
