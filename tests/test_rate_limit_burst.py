@@ -49,7 +49,7 @@ def test_a_declared_limit_is_provoked_by_a_bounded_burst_that_honours_retry_afte
     for result in results:
         refused = [e for e in result.exchanges if e.status == 429]
         assert len(refused) == 1 and refused[0] is result.exchanges[-1]  # the burst stops at the first refusal
-        assert refused[0]["response_headers"]["retry-after"] == "1"
+        assert refused[0].response_headers["retry-after"] == "1"
         assert result.duration >= 1.0  # and waits the Retry-After before the clean-up
 
 def test_without_a_declaration_no_burst_is_sent() -> None:
