@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from conformance.engine.config import resolve_config
+from conformance.engine.config import RunConfig, resolve_config
 from conformance.engine.options import ConfigError, Surface, on
 from conformance.engine.results import CheckResult, RunResult, Status
 from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, unreachable_run
@@ -61,6 +61,7 @@ def run_command(arguments: dict[str, Any]) -> int:
         errors.print(f"conformance: target unreachable: {printable(str(unreachable))}")
     else:
         _summary(console, run)
+        _baseline(console, config, run)
     console.print(
         f"report: {directory / 'report.html'}\nresults: {directory / 'results.json'}  junit: {directory / 'junit.xml'}",
         soft_wrap=True,
@@ -103,9 +104,37 @@ def _progress(console: Console, result: CheckResult) -> None:
     if result.status != Status.PASSED or not sys.stdout.isatty():
         detail = f"  {printable(result.detail[:300])}" if result.status != Status.PASSED else ""
         expected = " (expected failure)" if result.expected_failure else ""
+        expected += f" ({result.baseline} finding)" if result.baseline else ""
         console.print(
             f"{MARKS[result.status]} {escape(result.check_id)}{expected}{escape(detail)}", markup=True, soft_wrap=True
         )
+
+
+def _baseline(console: Console, config: RunConfig, run: RunResult) -> None:
+    """The findings against the baseline, and the baseline written again when asked."""
+    if config.known is None or run.baseline is None:
+        return
+    summary = run.baseline
+    console.print(
+        f"baseline {config.known.path}: {summary['new']} new, {summary['known']} known, {summary['expired']} expired,"
+        f" {len(summary['fixed'])} fixed since the baseline",
+        markup=False,
+        soft_wrap=True,
+    )
+    if any(result.check_id == "run/interrupted" for result in run.results):
+        if config.baseline_update or config.baseline_prune:
+            console.print("baseline not written: the run was interrupted", markup=False)
+        return
+    written = config.known.updated(run) if config.baseline_update else None
+    if config.baseline_prune:
+        written = config.known.pruned(run)
+    if written is not None:
+        try:
+            written.write()
+        except OSError as exc:
+            console.print(f"conformance: cannot write the baseline {written.path}: {exc.strerror or exc}", markup=False)
+            return
+        console.print(f"baseline written: {written.path} ({len(written.entries)} findings)", markup=False)
 
 
 def _summary(console: Console, run: RunResult) -> None:

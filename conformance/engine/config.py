@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from conformance.engine.accounts import PoolAccount, PoolError, lease_directory, parse_pool
+from conformance.engine.baseline import Baseline
 from conformance.engine.categories import Category
 from conformance.engine.options import (
     BY_NAME,
@@ -60,6 +61,10 @@ class RunConfig:
     min_exercised: float | None = None  # percent of results that must be exercised; None: 100 embedded, else 0
     accounts: tuple[PoolAccount, ...] = ()  # existing accounts to lease instead of creating any
     rate_limit_per_second: float | None = None  # the target's per-account limit: a bounded burst provokes it
+    baseline: Path | None = None  # known findings (--baseline)
+    baseline_update: bool = False
+    baseline_prune: bool = False
+    known: Baseline | None = None  # the baseline, read once the configuration is resolved
 
     @property
     def embedded(self) -> bool:
@@ -216,6 +221,14 @@ def _checked(config: RunConfig) -> RunConfig:
             "an accounts pool names accounts of a target: give --base-url too (the embedded server starts empty)"
         )
     _fixture_types(config.fixtures)
+    if (config.baseline_update or config.baseline_prune) and config.baseline is None:
+        raise ConfigError("--baseline-update and --baseline-prune need --baseline FILE: the baseline to write")
+    if config.baseline_update and config.baseline_prune:
+        raise ConfigError(
+            "--baseline-update rewrites the baseline, --baseline-prune only drops fixed findings: pick one"
+        )
+    if config.baseline is not None:
+        config.known = Baseline.read(config.baseline, missing_ok=config.baseline_update)
     if config.publishable_key:
         config.fixtures.setdefault("publishable_key", config.publishable_key)
     return config

@@ -239,6 +239,28 @@ RUN_OPTIONS = (
         "PERCENT",
         frozenset({Surface.CLI, Surface.ENVIRONMENT}),
     ),
+    RunOption(
+        "baseline",
+        "known findings (a baseline file, or a results.json): the gate fails only on findings it does not list",
+        path,
+        "FILE",
+        frozenset({Surface.CLI, Surface.ENVIRONMENT, Surface.PYTEST}),
+    ),
+    # Writing the baseline is an act of one command.
+    RunOption(
+        "baseline_update",
+        "write the run's findings to the --baseline file (keeping the reasons and expiry dates it has)",
+        boolean,
+        surfaces=frozenset({Surface.CLI}),
+        switch=True,
+    ),
+    RunOption(
+        "baseline_prune",
+        "drop from the --baseline file the findings this run found fixed (adding none)",
+        boolean,
+        surfaces=frozenset({Surface.CLI}),
+        switch=True,
+    ),
     # What the target enforces, as its profile states it: a bounded burst provokes it.
     RunOption(
         "rate_limit_per_second",

@@ -21,6 +21,14 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+class Standing(StrEnum):
+    """A finding's standing against the run's baseline (conformance/engine/baseline.py)."""
+
+    NEW = "new"  # not in the baseline: fails the gate
+    KNOWN = "known"  # in the baseline, not expired: reported, does not fail the gate
+    EXPIRED = "expired"  # in the baseline past its expires date: fails the gate again
+
+
 @dataclass
 class CheckResult:
     check_id: str
@@ -37,11 +45,17 @@ class CheckResult:
     expected_failure: bool = False
     observed: dict[str, Any] = field(default_factory=dict)  # decision -> the alternative this result saw
     requests: int | None = None  # the requests a fuzzing check generated and judged (its set-up aside)
+    baseline: Standing | None = None  # a finding's standing when the run has a baseline
+
+    @property
+    def finding(self) -> bool:
+        """A failure not listed as expected: what a baseline lists."""
+        return self.status in (Status.FAILED, Status.ERROR) and not self.expected_failure
 
     @property
     def gating(self) -> bool:
-        """Whether this result fails the gate (a failure not listed as expected)."""
-        return self.status in (Status.FAILED, Status.ERROR) and not self.expected_failure
+        """Whether this result fails the gate (a finding the baseline does not know)."""
+        return self.finding and self.baseline != Standing.KNOWN
 
     def to_dict(self) -> dict[str, Any]:
         """The result as results.json holds it."""
@@ -104,6 +118,7 @@ class RunResult:
     min_exercised: float = 0.0  # percent of the results that must be exercised for the run to conform
     # The operations under test, each with its documented codes and their statuses: what the report's matrix shows.
     operations: list[dict[str, Any]] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None  # the baseline's counts, fixed and unchecked entries (Baseline.summary)
 
     @property
     def exercised_percent(self) -> float:
@@ -150,6 +165,7 @@ class RunResult:
             "pii_redacted": self.pii_redacted,
             "decisions": self.decisions,
             "operations": self.operations,
+            "baseline": self.baseline,
             "results": [result.to_dict() for result in self.results],
         }
 
@@ -203,7 +219,9 @@ def write_junit(run: RunResult, path: Path) -> None:
                 )
             )
             message = _xml(result.detail[:500] or result.title)
-            if result.status == Status.FAILED:
+            if result.baseline == Standing.KNOWN:  # a CI reading JUnit gates as the suite does
+                ElementTree.SubElement(case, "skipped", message=_xml(f"known finding (baseline): {message}"))
+            elif result.status == Status.FAILED:
                 ElementTree.SubElement(case, "failure", message=message).text = _xml(text)
             elif result.status == Status.ERROR:
                 ElementTree.SubElement(case, "error", message=message).text = _xml(text)

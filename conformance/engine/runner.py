@@ -78,7 +78,11 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
     exchanges: list[Exchange] = []
     redactor = PiiRedactor() if config.redact_pii else None
 
+    today = datetime.now(UTC).date()
+
     def report(result: CheckResult) -> None:
+        if config.known is not None:
+            config.known.judge(result, today)
         results.append(redactor.result(result) if redactor else result)
         if progress:
             progress(result)
@@ -140,6 +144,7 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         decisions=decision_table(config.decisions, results),
         min_exercised=config.min_exercised or 0.0,
         operations=operations_table(environment.operations),
+        baseline=config.known.summary(results) if config.known is not None else None,
     )
     return redactor.run(run) if redactor else run
 

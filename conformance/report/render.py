@@ -92,6 +92,7 @@ def _check_view(index: int, result: dict[str, Any]) -> dict[str, Any]:
         "detail": result.get("detail", ""),
         "expected_failure": bool(result.get("expected_failure")),
         "requests": result.get("requests"),
+        "baseline": result.get("baseline"),
     }
 
 
@@ -200,6 +201,34 @@ def _changes(current: Iterable[dict[str, Any]], previous: dict[str, Any]) -> dic
     }
 
 
+def _baseline(checks: list[dict[str, Any]], summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The findings against the run's baseline, apart: new, expired, known, fixed, and entries not checked now."""
+    if not summary:
+        return None
+    by_id = {check["id"]: check for check in checks}
+    entries = summary.get("entries") or {}
+
+    def listed(ids: Iterable[str]) -> list[dict[str, Any]]:
+        return [
+            {"id": check_id, "check": by_id.get(check_id), "reason": (entries.get(check_id) or {}).get("reason", "")}
+            for check_id in sorted(ids)
+        ]
+
+    def standing(name: str) -> list[dict[str, Any]]:
+        return listed(check["id"] for check in checks if check["baseline"] == name)
+
+    return {
+        "path": summary.get("path", ""),
+        "groups": {
+            "new findings": standing("new"),
+            "expired in the baseline": standing("expired"),
+            "known findings": standing("known"),
+            "fixed since the baseline": listed(summary.get("fixed") or []),
+            "in the baseline, not checked now": listed(summary.get("not_checked") or []),
+        },
+    }
+
+
 @functools.cache
 def _template() -> jinja2.Template:
     source = resources.files("conformance.report").joinpath("template.html.j2").read_text(encoding="utf-8")
@@ -244,6 +273,7 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
         total=len(checks),
         operation_ids=sorted({c["operation"] for c in checks if c["operation"]} | {o["operation_id"] for o in ops}),
         changes=_changes(checks, previous) if previous is not None else None,
+        baseline=_baseline(checks, results.get("baseline")),
         previous=previous,
         # Check bodies are built by the page when first opened: thousands of them in the DOM make a big run slow
         # to open.
