@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 import secrets
@@ -65,6 +66,9 @@ def _shown_header(name: str, value: str) -> str:
     return shown
 
 
+_NUMBERS = itertools.count(1)
+
+
 @dataclass
 class Exchange:
     """One request and its response (or the transport error), as a report shows it."""
@@ -80,6 +84,8 @@ class Exchange:
     elapsed: float = 0.0
     operation_id: str | None = None
     problems: list[str] | None = field(default=None, repr=False)  # set once by the ResponseValidator
+    started: float = field(default_factory=time.time)  # wall clock when (the last attempt of) the request was sent
+    number: int = field(default_factory=lambda: next(_NUMBERS))  # names it in the run's HAR, whatever copies it
 
     @property
     def json(self) -> Any:
@@ -307,7 +313,7 @@ class ApiClient:
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             if paced:
                 self._wait_for_pace()
-            started = time.monotonic()
+            started, exchange.started = time.monotonic(), time.time()
             try:
                 self._receive(exchange, method, url, content, sent)
             except (httpx.HTTPError, ResponseTooLarge) as exc:

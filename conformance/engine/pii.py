@@ -160,11 +160,21 @@ class PiiRedactor:
     def result(self, result: CheckResult) -> CheckResult:
         """Mask a result in place: its bodies first (which teaches the values), then every text. Its exchanges
         become masked copies: the recorded ones stay as they were, for the run's response validation."""
+        result.exchanges = self.exchanges(result.exchanges)
+        result.title, result.expectation, result.detail = (
+            self.text(result.title),
+            self.text(result.expectation),
+            self.text(result.detail),
+        )
+        return result
+
+    def exchanges(self, exchanges: list[Exchange]) -> list[Exchange]:
+        """Masked copies: bodies first (which teaches the values), then every text."""
         bodies = [
             (self._body(exchange.request_body, _is_form(exchange)), self._body(exchange.response_text, False))
-            for exchange in result.exchanges
+            for exchange in exchanges
         ]
-        result.exchanges = [
+        return [
             dataclasses.replace(
                 exchange,
                 url=self.text(exchange.url),
@@ -174,19 +184,14 @@ class PiiRedactor:
                 response_text=self.text(response_body or ""),
                 error=self._deep_text(exchange.error),
             )
-            for exchange, (request_body, response_body) in zip(result.exchanges, bodies, strict=True)
+            for exchange, (request_body, response_body) in zip(exchanges, bodies, strict=True)
         ]
-        result.title, result.expectation, result.detail = (
-            self.text(result.title),
-            self.text(result.expectation),
-            self.text(result.detail),
-        )
-        return result
 
     def run(self, run: RunResult) -> RunResult:
         """The whole run again, now that every value of the run is known; marks it as redacted."""
         for result in run.results:
             self.result(result)
+        run.exchanges = self.exchanges(run.exchanges)
         run.pii_redacted = True
         return run
 

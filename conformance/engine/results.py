@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
@@ -57,15 +58,16 @@ class CheckResult:
         """Whether this result fails the gate (a finding the baseline does not know)."""
         return self.finding and self.baseline != Standing.KNOWN
 
-    def to_dict(self) -> dict[str, Any]:
-        """The result as results.json holds it."""
+    def to_dict(self, har_entries: Mapping[int, int] | None = None) -> dict[str, Any]:
+        """The result as results.json holds it; each exchange names its entry in the run's exchanges.har."""
         members = {member.name: getattr(self, member.name) for member in fields(self)}
-        return {
-            **members,
-            "category": self.category.value,
-            "status": self.status.value,
-            "exchanges": [exchange.to_dict() for exchange in self.exchanges],
-        }
+        exchanges = []
+        for exchange in self.exchanges:
+            shown = exchange.to_dict()
+            if har_entries is not None and exchange.number in har_entries:
+                shown["har_entry"] = har_entries[exchange.number]
+            exchanges.append(shown)
+        return {**members, "category": self.category.value, "status": self.status.value, "exchanges": exchanges}
 
 
 @dataclass
@@ -119,6 +121,7 @@ class RunResult:
     # The operations under test, each with its documented codes and their statuses: what the report's matrix shows.
     operations: list[dict[str, Any]] = field(default_factory=list)
     baseline: dict[str, Any] | None = None  # the baseline's counts, fixed and unchecked entries (Baseline.summary)
+    exchanges: list[Exchange] = field(default_factory=list)  # every request of the run, in order: exchanges.har
 
     @property
     def exercised_percent(self) -> float:
@@ -149,6 +152,7 @@ class RunResult:
         return "conforms" + (f", {skipped} not exercised" if skipped else "")
 
     def to_dict(self) -> dict[str, Any]:
+        har_entries = {exchange.number: position for position, exchange in enumerate(self.exchanges)}
         return {
             "verdict": self.verdict,
             "conforms": self.conforms,
@@ -166,7 +170,7 @@ class RunResult:
             "decisions": self.decisions,
             "operations": self.operations,
             "baseline": self.baseline,
-            "results": [result.to_dict() for result in self.results],
+            "results": [result.to_dict(har_entries) for result in self.results],
         }
 
 

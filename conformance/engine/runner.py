@@ -145,6 +145,7 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         min_exercised=config.min_exercised or 0.0,
         operations=operations_table(environment.operations),
         baseline=config.known.summary(results) if config.known is not None else None,
+        exchanges=exchanges,
     )
     return redactor.run(run) if redactor else run
 

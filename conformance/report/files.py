@@ -1,4 +1,4 @@
-"""A run's files: reports/<run>/results.json, junit.xml and report.html, and reports/latest as a copy."""
+"""A run's files: reports/<run>/results.json, junit.xml, exchanges.har and report.html, and reports/latest as a copy."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from conformance.engine.results import RunResult, write_json, write_junit
+from conformance.report.har import write_har
 from conformance.report.render import write_report
 
 
@@ -25,6 +26,7 @@ def write_reports(run: RunResult, report_dir: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     write_json(run, directory / "results.json")
     write_junit(run, directory / "junit.xml")
+    write_har(run, directory / "exchanges.har")
     write_report(
         directory / "results.json", directory / "report.html", previous_path=_previous_results(report_dir, directory)
     )

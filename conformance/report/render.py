@@ -68,6 +68,7 @@ def _exchange_view(exchange: dict[str, Any]) -> dict[str, Any]:
     status = exchange.get("status")
     return {
         "label": f"{exchange.get('method', '?')} {parts.path}{'?' + parts.query if parts.query else ''}",
+        "har_entry": exchange.get("har_entry"),
         "role": exchange.get("operation_id") or "setup call",
         "setup": not exchange.get("operation_id"),
         "curl": exchange.get("curl") or "",
@@ -274,6 +275,11 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
         operation_ids=sorted({c["operation"] for c in checks if c["operation"]} | {o["operation_id"] for o in ops}),
         changes=_changes(checks, previous) if previous is not None else None,
         baseline=_baseline(checks, results.get("baseline")),
+        har=any(
+            "har_entry" in exchange
+            for result in results.get("results", [])
+            for exchange in result.get("exchanges") or []
+        ),
         previous=previous,
         # Check bodies are built by the page when first opened: thousands of them in the DOM make a big run slow
         # to open.
