@@ -23,6 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for option in on(Surface.CLI):
         run.add_argument(option.flag, **option.argument())
+    replay = commands.add_parser(
+        "replay", help="run a saved run's findings (or the checks named) again, against its target or another"
+    )
+    replay.add_argument("results", help="path of the saved run's results.json")
+    replay.add_argument(
+        "--check", action="append", metavar="ID", help="a result or check id to replay (repeat; default: every finding)"
+    )
+    replay.add_argument("--base-url", help="another target (default: the saved run's)")
+    replay.add_argument("--api-key", help="its secret API key (or CONFORMANCE_API_KEY)")
+    replay.add_argument("--profile", help="its profile (default: the saved run's)")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
     report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
@@ -119,6 +129,10 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         from conformance.console import run_command
 
         return run_command(vars(args))
+    if args.command == "replay":
+        from conformance.replay import replay_command
+
+        return replay_command(vars(args))
     if args.command == "report":
         from conformance.console import report_command
 
