@@ -33,6 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--base-url", help="another target (default: the saved run's)")
     replay.add_argument("--api-key", help="its secret API key (or CONFORMANCE_API_KEY)")
     replay.add_argument("--profile", help="its profile (default: the saved run's)")
+    diff = commands.add_parser(
+        "diff", help="run the scenarios and semantic checks against two targets and compare their answers"
+    )
+    diff.add_argument("--base-url", help="side a (default: the embedded reference server)")
+    diff.add_argument("--api-key", help="side a's secret key (or CONFORMANCE_API_KEY)")
+    diff.add_argument("--profile", help="side a's profile")
+    diff.add_argument("--against", help="side b's base URL")
+    diff.add_argument("--against-api-key", help="side b's secret key (or CONFORMANCE_AGAINST_API_KEY)")
+    diff.add_argument("--against-profile", help="side b's profile")
+    diff.add_argument("--only", help="categories to compare (default error-code,semantics,v1-tokens)")
+    diff.add_argument("--seed", help="seed of both runs (fixed by default)")
+    diff.add_argument("--report-dir", help="where diff-<time>/ is written (default reports)")
+    diff.add_argument("--saved", nargs=2, metavar="RESULTS", help="compare two saved results.json instead of running")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
     report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
@@ -133,6 +146,12 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         from conformance.replay import replay_command
 
         return replay_command(vars(args))
+    if args.command == "diff":
+        if not args.against and not args.saved:
+            parser.error("diff needs --against URL (side b), or --saved A.json B.json")
+        from conformance.differential import diff_command
+
+        return diff_command(vars(args))
     if args.command == "report":
         from conformance.console import report_command
 
