@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--seed", help="seed of both runs (fixed by default)")
     diff.add_argument("--report-dir", help="where diff-<time>/ is written (default reports)")
     diff.add_argument("--saved", nargs=2, metavar="RESULTS", help="compare two saved results.json instead of running")
+    discover = commands.add_parser(
+        "discover", help="find which candidate triggers and decisions work on a target; write the profile snippet"
+    )
+    discover.add_argument("--base-url", help="the target (default: the embedded reference server)")
+    discover.add_argument("--api-key", help="its secret key (or CONFORMANCE_API_KEY)")
+    discover.add_argument("--profile", help="its profile so far (keys, fixtures)")
+    discover.add_argument("--output", help="where the snippet is written (default discovered-profile.yaml)")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
     report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
@@ -152,6 +159,10 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         from conformance.differential import diff_command
 
         return diff_command(vars(args))
+    if args.command == "discover":
+        from conformance.discovery import discover_command
+
+        return discover_command(vars(args))
     if args.command == "report":
         from conformance.console import report_command
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine.checks.error_codes import candidates
+from conformance.engine.checks.triggers import candidates
 from conformance.engine.workbench import Workbench
 from conformance.engine.checks.triggers import TRIGGERS, send
 from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES

@@ -15,6 +15,7 @@ import yaml
 from conformance.engine.accounts import PoolAccount, PoolError, lease_directory, parse_pool
 from conformance.engine.baseline import Baseline
 from conformance.engine.categories import Category
+from conformance.engine.checks.triggers import candidates, pinned
 from conformance.engine.options import (
     BY_NAME,
     EMBEDDED_WORKERS,
@@ -100,13 +101,24 @@ def _profile(path: Path) -> dict[str, Any]:
 
 
 def _triggers(path: Path, triggers: Any) -> dict[str, dict[str, Any]]:
+    """`[operation_id/]code: {method, path, ...}` (a request of the profile's own) or `{candidate: NAME}` (one of the
+    suite's, as `conformance discover` pins them)."""
     if not isinstance(triggers, dict) or not all(
-        isinstance(t, dict) and {"method", "path"} <= set(t) for t in triggers.values()
+        isinstance(t, dict) and ({"method", "path"} <= set(t) or set(t) == {"candidate"}) for t in triggers.values()
     ):
         raise ConfigError(
             f"the profile {path}: each entry of triggers needs method and path (and optionally "
-            "json_body, form, key_fixture)"
+            "json_body, form, key_fixture), or candidate (the name of one of the suite's)"
         )
+    for key, trigger in triggers.items():
+        code = str(key).rsplit("/", 1)[-1]
+        try:
+            pinned(code, trigger)
+        except KeyError:
+            names = ", ".join(repr(candidate.name) for candidate in candidates(code)) or "none"
+            raise ConfigError(
+                f"the profile {path}: triggers.{key} names no candidate of the suite for {code} (it has {names})"
+            ) from None
     return {str(code): trigger for code, trigger in triggers.items()}
 
 

@@ -18,7 +18,7 @@ from conformance.engine.checks import CHECKS
 from conformance.engine.checks.error_codes import check_id as code_check_id
 from conformance.engine.checks.error_codes import run_code_scenario
 from conformance.engine.checks.fuzzing import fuzz_operation, fuzz_stateful, load_schema
-from conformance.engine.checks.triggers import profile_trigger
+from conformance.engine.checks.triggers import pinned
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import RunConfig
 from conformance.engine.judge import Judge, SemanticCheck, Stop
@@ -211,10 +211,10 @@ def _code(operation_id: str, code: str) -> UnitBody:
     def body(environment: Environment, bench: Workbench) -> list[Finding]:
         triggers = environment.config.triggers
         definition = triggers.get(f"{operation_id}/{code}") or triggers.get(code)
-        override = profile_trigger(definition) if definition else None
+        candidate = pinned(code, definition) if definition else None
         operation = environment.operations[operation_id]
         return [
-            run_code_scenario(bench, environment.validator, operation, code, override, environment.documented_codes)
+            run_code_scenario(bench, environment.validator, operation, code, candidate, environment.documented_codes)
         ]
 
     return body

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any
 
 from conformance.engine.categories import Category
-from conformance.engine.checks.triggers import TRIGGERS, Candidate, Trigger, send
+from conformance.engine.checks.triggers import Candidate, candidates, send
 from conformance.engine.client import Exchange
 from conformance.engine.results import Finding, Status
 from conformance.engine.validation import ResponseValidator
@@ -24,24 +24,15 @@ def check_id(operation: Operation, code: str) -> str:
     return f"{Category.ERROR_CODES}/{operation.operation_id}/{code}"
 
 
-def candidates(code: str, override: Trigger | None = None) -> tuple[Candidate, ...]:
-    """The ways the suite tries to provoke `code`: the profile's pinned trigger, else the suite's own."""
-    if override is not None:
-        return (Candidate("the profile's trigger", override),)
-    trigger = TRIGGERS.get(code)
-    if trigger is None:
-        return ()
-    return trigger if isinstance(trigger, tuple) else (Candidate("the suite's trigger", trigger),)
-
-
 def run_code_scenario(
     bench: Workbench,
     validator: ResponseValidator,
     operation: Operation,
     code: str,
-    override: Trigger | None = None,
+    pinned: Candidate | None = None,
     documented_codes: Collection[str] = (),
 ) -> Finding:
+    """The scenario of one code: the pinned candidate (the profile's trigger), else the suite's ladder."""
     documented = operation.errors[code]
     finding = Finding(
         Status.PASSED,
@@ -53,7 +44,7 @@ def run_code_scenario(
         f"#/components/schemas/{documented.schema_name}",
     )
     first = len(bench.client.exchanges)
-    ladder = candidates(code, override)
+    ladder = (pinned,) if pinned is not None else candidates(code)
     answers: list[str] = []  # a candidate's wrong answer
     unexercised: list[str] = []  # why a candidate could not be tried
     errors: list[str] = []  # a setup that failed without a documented code

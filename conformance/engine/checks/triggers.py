@@ -441,7 +441,26 @@ TRIGGERS: dict[str, Trigger | tuple[Candidate, ...]] = {
 }
 
 
-def profile_trigger(definition: dict[str, Any]) -> Trigger:
+def candidates(code: str) -> tuple[Candidate, ...]:
+    """The ways the suite tries to provoke `code`, in the order it tries them."""
+    trigger = TRIGGERS.get(code)
+    if trigger is None:
+        return ()
+    return trigger if isinstance(trigger, tuple) else (Candidate("the suite's trigger", trigger),)
+
+
+def pinned(code: str, definition: Mapping[str, Any]) -> Candidate:
+    """A trigger a profile pins: one of the suite's candidates by name (`{candidate: NAME}`, as `conformance discover`
+    writes), or a request of its own (`{method, path, ...}`). KeyError for a candidate the suite does not have."""
+    if "candidate" in definition:
+        found = [candidate for candidate in candidates(code) if candidate.name == definition["candidate"]]
+        if not found:
+            raise KeyError(definition["candidate"])
+        return found[0]
+    return Candidate("the profile's trigger", profile_trigger(definition))
+
+
+def profile_trigger(definition: Mapping[str, Any]) -> Trigger:
     """A trigger written in a target profile: `{method, path, json_body?, form?, key_fixture?}`, where the
     path may use {account_id} (a fresh account) and {person_id} (a fresh person of that account)."""
 
