@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--api-key", help="its secret key (or CONFORMANCE_API_KEY)")
     discover.add_argument("--profile", help="its profile so far (keys, fixtures)")
     discover.add_argument("--output", help="where the snippet is written (default discovered-profile.yaml)")
+    init = commands.add_parser("init", help="write a commented starter profile for a new target")
+    init.add_argument("--base-url", help="the target's base URL (default http://127.0.0.1:8080)")
+    init.add_argument("--output", help="the file to write (default conformance-profile.yaml)")
+    init.add_argument("--force", action="store_true", help="write over an existing file")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
     report.add_argument("results", help="path of a run's results.json")
     report.add_argument("--output", help="where to write the HTML (default: report.html beside results.json)")
@@ -163,6 +167,10 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         from conformance.discovery import discover_command
 
         return discover_command(vars(args))
+    if args.command == "init":
+        from conformance.init import init_command
+
+        return init_command(vars(args))
     if args.command == "report":
         from conformance.console import report_command
 

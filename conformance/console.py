@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from collections import Counter
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from conformance.engine.categories import Category
 from conformance.engine.config import RunConfig, resolve_config
 from conformance.engine.options import ConfigError, Surface, on
 from conformance.engine.results import CheckResult, RunResult, Status
@@ -26,8 +28,14 @@ MARKS = {
 }
 
 
+def interactive(console: Console) -> bool:
+    """A person watching a terminal: a live count and a table. Piped, or under CI=true: plain lines a log keeps."""
+    return console.is_terminal and os.environ.get("CI", "").strip().lower() not in ("1", "true", "yes")
+
+
 def run_command(arguments: dict[str, Any]) -> int:
     console = Console(stderr=False, highlight=False)
+    live = interactive(console)
     # One line per message, even in CI logs; no markup: messages quote what the target answered.
     errors = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
     cli = {option.name: arguments.get(option.name) for option in on(Surface.CLI)}
@@ -40,7 +48,8 @@ def run_command(arguments: dict[str, Any]) -> int:
                 markup=False,
             )
             try:
-                run = run_suite(config, base_url, progress=lambda result: _progress(console, result))
+                with _Counter(console, live, _planned(config)) as counter:
+                    run = run_suite(config, base_url, progress=lambda result: _progress(console, result, counter))
             except TargetUnreachable as exc:  # still a run: its reports say what the first request got
                 unreachable, run = exc, unreachable_run(config, base_url, str(exc))
     except (ConfigError, KeyRefused) as exc:
@@ -60,7 +69,7 @@ def run_command(arguments: dict[str, Any]) -> int:
     if unreachable is not None:
         errors.print(f"conformance: target unreachable: {printable(str(unreachable))}")
     else:
-        _summary(console, run)
+        _summary(console, run, live)
         _baseline(console, config, run)
     console.print(
         f"report: {directory / 'report.html'}\nresults: {directory / 'results.json'}  junit: {directory / 'junit.xml'}",
@@ -100,8 +109,48 @@ def printable(text: str) -> str:
     )
 
 
-def _progress(console: Console, result: CheckResult) -> None:
-    if result.status != Status.PASSED or not sys.stdout.isatty():
+def _planned(config: RunConfig) -> int:
+    """How many results the run will report: those of its units, and one per operation for response validation."""
+    from conformance.engine.plan import plan
+    from conformance.spec import load_spec, operations
+
+    units = plan(config)
+    validated = len(operations(load_spec())) if Category.VALIDATION in config.only else 0
+    return sum(len(unit.result_ids) for unit in units) + validated
+
+
+class _Counter:
+    """On a terminal, a transient line counting the results as they come (the failures print above it)."""
+
+    def __init__(self, console: Console, live: bool, total: int) -> None:
+        self._progress = (
+            Progress(TextColumn("checks"), BarColumn(), MofNCompleteColumn(), console=console, transient=True)
+            if live
+            else None
+        )
+        self._task = self._progress.add_task("checks", total=total) if self._progress else None
+
+    def __enter__(self) -> _Counter:
+        if self._progress:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress:
+            self._progress.stop()
+
+    @property
+    def live(self) -> bool:
+        return self._progress is not None
+
+    def advance(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+
+
+def _progress(console: Console, result: CheckResult, counter: _Counter) -> None:
+    counter.advance()
+    if result.status != Status.PASSED or not counter.live:
         detail = f"  {printable(result.detail[:300])}" if result.status != Status.PASSED else ""
         expected = " (expected failure)" if result.expected_failure else ""
         expected += f" ({result.baseline} finding)" if result.baseline else ""
@@ -137,14 +186,20 @@ def _baseline(console: Console, config: RunConfig, run: RunResult) -> None:
         console.print(f"baseline written: {written.path} ({len(written.entries)} findings)", markup=False)
 
 
-def _summary(console: Console, run: RunResult) -> None:
+def _summary(console: Console, run: RunResult, live: bool) -> None:
+    by_category: dict[str, Counter[str]] = {}
+    for result in run.results:
+        by_category.setdefault(result.category.value, Counter())[result.status.value] += 1
+    if not live:  # plain lines: a log keeps them as they are, and grep finds them
+        for category, counts in [*by_category.items(), ("total", Counter(run.counts()))]:
+            tally = ", ".join(f"{counts.get(status.value, 0)} {status.value}" for status in Status)
+            console.print(f"{category}: {tally}", markup=False, highlight=False)
+        console.print(f"{run.verdict.upper()}: {run.requests} requests in {run.duration:.1f} s", markup=False)
+        return
     table = Table(title=f"{run.verdict.upper()}: {run.requests} requests in {run.duration:.1f} s")
     table.add_column("category")
     for status in Status:
         table.add_column(status.value, justify="right")
-    by_category: dict[str, Counter[str]] = {}
-    for result in run.results:
-        by_category.setdefault(result.category.value, Counter())[result.status.value] += 1
     for category, counts in by_category.items():
         table.add_row(category, *(str(counts.get(status.value, 0)) for status in Status))
     table.add_row("total", *(str(count) for count in run.counts().values()), style="bold")

@@ -16,6 +16,7 @@ from conformance.engine.accounts import PoolAccount, PoolError, lease_directory,
 from conformance.engine.baseline import Baseline
 from conformance.engine.categories import Category
 from conformance.engine.checks.triggers import candidates, pinned
+from conformance.engine.fixtures import FIXTURES
 from conformance.engine.options import (
     BY_NAME,
     EMBEDDED_WORKERS,
@@ -247,7 +248,14 @@ def _checked(config: RunConfig) -> RunConfig:
 
 
 def _fixture_types(fixtures: dict[str, Any]) -> None:
-    """The fixtures that switch the suite's own behaviour: a typo there would silently change the run."""
+    """Only the fixtures the suite reads, and those that switch its own behaviour typed: a typo there would silently
+    change the run."""
+    unknown = sorted(set(fixtures) - set(FIXTURES))
+    if unknown:
+        raise ConfigError(
+            f"fixtures {', '.join(unknown)}: not fixtures the suite reads (conformance init lists them: "
+            f"{', '.join(FIXTURES)})"
+        )
     for name in ("can_create_accounts", "can_create_v1_objects"):
         if fixtures.get(name) is not None:
             fixtures[name] = boolean(f"fixtures.{name}", fixtures[name])

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from conformance.engine.accounts import AccountPool, Lease, NoPoolAccount, describe_kind
 from conformance.engine.client import ApiClient, Exchange
+from conformance.engine.fixtures import FIXTURES
 from conformance.engine.untrusted import path_id
 from conformance.spec import Operation, setup_operations
 from conformance.spec.catalog import default_operations
@@ -52,6 +53,8 @@ class Workbench:
     leases: list[Lease] = field(default_factory=list)
 
     def fixture(self, name: str) -> Any:
+        if name not in FIXTURES:
+            raise KeyError(f"{name} is not a fixture of the table (conformance/engine/fixtures.py)")
         value = self.fixtures.get(name)
         if value in (None, False, ""):
             raise NotExercised(f"needs fixture {name}")
