@@ -21,6 +21,8 @@ from conformance.engine.options import ConfigError
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings
 
+pytest_plugins = ["pytester"]
+
 KEY = "sk_test_reference_secret"
 ORDER = "semantics/list-returns-every-person-once/order"
 
@@ -138,3 +140,19 @@ def test_writing_a_baseline_needs_one_and_one_way_of_writing(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="no such file"):
         resolve_config({**remote, "baseline": str(tmp_path / "missing.json")}, environ={})
     assert resolve_config({**remote, "baseline": str(tmp_path / "new.json"), "baseline_update": True}, environ={}).known
+
+
+def test_under_pytest_a_known_finding_is_an_xfail_and_a_new_one_a_failure(
+    newest_first: str, tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_pytest_plugin import REPO, _plugin_args
+
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    baseline = _write(tmp_path / "b.json", {"id": ORDER, "reason": "sorting lands in 2.0"})
+    common = [*_plugin_args(), "-p", "no:cacheprovider", f"--conformance-base-url={newest_first}",
+              f"--conformance-api-key={KEY}", "--conformance-decide=list_order=oldest_first", "-k", "list-returns-every"]
+    known = pytester.runpytest_subprocess(*common, f"--conformance-baseline={baseline}", "-rx", timeout=300)
+    known.assert_outcomes(passed=6, xfailed=1)
+    assert "known finding (baseline" in known.stdout.str()
+    new = pytester.runpytest_subprocess(*common, timeout=300)
+    new.assert_outcomes(passed=6, failed=1)
