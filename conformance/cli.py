@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from conformance.engine.options import Surface, on
+from conformance.engine.options import BY_NAME, Surface, on
 from conformance.spec_commands import add_spec_commands, spec_command
 
 EXIT_OK = 0
@@ -30,31 +30,37 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--check", action="append", metavar="ID", help="a result or check id to replay (repeat; default: every finding)"
     )
-    replay.add_argument("--base-url", help="another target (default: the saved run's)")
-    replay.add_argument("--api-key", help="its secret API key (or CONFORMANCE_API_KEY)")
-    replay.add_argument("--profile", help="its profile (default: the saved run's)")
+    _take(
+        replay,
+        "base_url",
+        "api_key",
+        "profile",
+        base_url="another target (default: the saved run's)",
+        profile="its profile (default: the saved run's)",
+    )
     diff = commands.add_parser(
         "diff", help="run the scenarios and semantic checks against two targets and compare their answers"
     )
-    diff.add_argument("--base-url", help="side a (default: the embedded reference server)")
-    diff.add_argument("--api-key", help="side a's secret key (or CONFORMANCE_API_KEY)")
-    diff.add_argument("--profile", help="side a's profile")
-    diff.add_argument("--against", help="side b's base URL")
-    diff.add_argument("--against-api-key", help="side b's secret key (or CONFORMANCE_AGAINST_API_KEY)")
-    diff.add_argument("--against-profile", help="side b's profile")
-    diff.add_argument("--only", help="categories to compare (default error-code,semantics,v1-tokens)")
-    diff.add_argument("--seed", help="seed of both runs (fixed by default)")
-    diff.add_argument("--report-dir", help="where diff-<time>/ is written (default reports)")
+    _take(diff, "base_url", "api_key", "profile", base_url="side a (default: the embedded reference server)")
+    diff.add_argument("--against", metavar="URL", help="side b's base URL")
+    diff.add_argument("--against-api-key", metavar="KEY", help="side b's secret key (or CONFORMANCE_AGAINST_API_KEY)")
+    diff.add_argument("--against-profile", metavar="FILE", help="side b's profile")
+    _take(
+        diff,
+        "only",
+        "seed",
+        "report_dir",
+        only="categories to compare (default error-code,semantics,v1-tokens)",
+        report_dir="where diff-<time>/ is written (default reports)",
+    )
     diff.add_argument("--saved", nargs=2, metavar="RESULTS", help="compare two saved results.json instead of running")
     discover = commands.add_parser(
         "discover", help="find which candidate triggers and decisions work on a target; write the profile snippet"
     )
-    discover.add_argument("--base-url", help="the target (default: the embedded reference server)")
-    discover.add_argument("--api-key", help="its secret key (or CONFORMANCE_API_KEY)")
-    discover.add_argument("--profile", help="its profile so far (keys, fixtures)")
+    _take(discover, "base_url", "api_key", "profile", profile="its profile so far (keys, fixtures)")
     discover.add_argument("--output", help="where the snippet is written (default discovered-profile.yaml)")
     init = commands.add_parser("init", help="write a commented starter profile for a new target")
-    init.add_argument("--base-url", help="the target's base URL (default http://127.0.0.1:8080)")
+    _take(init, "base_url", base_url="the target's base URL (default http://127.0.0.1:8080)")
     init.add_argument("--output", help="the file to write (default conformance-profile.yaml)")
     init.add_argument("--force", action="store_true", help="write over an existing file")
     report = commands.add_parser("report", help="render the HTML report again from a saved results.json")
@@ -92,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="an accepted API key (repeat; default: the documented fixture keys)",
     )
     return parser
+
+
+def _take(parser: argparse.ArgumentParser, *names: str, **helps: str) -> None:
+    """Run options another command takes too: the same flag and metavar as the table's, its own help where given."""
+    for name in names:
+        option = BY_NAME[name]
+        parser.add_argument(option.flag, **{**option.argument(), **({"help": helps[name]} if name in helps else {})})
 
 
 def _serve(args: argparse.Namespace) -> int:
