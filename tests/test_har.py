@@ -66,3 +66,15 @@ def test_a_run_that_masks_personal_data_masks_it_in_the_har_too(server: str, tmp
     har, _, masked = _run(server, tmp_path / "masked", "--redact-pii")
     jsonschema.validate(har, SCHEMA)
     assert [value for value in sent if value in masked] == [] and "[redacted]" in masked
+
+
+def test_a_large_body_is_kept_as_results_json_keeps_it_with_its_size() -> None:
+    from conformance.engine.client import MAX_SHOWN_BODY, Exchange
+    from conformance.engine.results import RunResult
+    from conformance.report.har import har
+
+    big = Exchange("GET", "http://127.0.0.1:1/v2/core/accounts/a/persons", {}, None, status=200, response_text="x" * 200_000)
+    run = RunResult({}, "v", 1, "2026-12-03T00:00:00Z", 1.0, "conformance run", [], exchanges=[big])
+    content = har(run)["log"]["entries"][0]["response"]["content"]
+    jsonschema.validate(har(run), SCHEMA)
+    assert content["size"] == 200_000 and len(content["text"]) < MAX_SHOWN_BODY + 100 and "more characters" in content["text"]

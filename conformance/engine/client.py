@@ -52,7 +52,8 @@ def form_encode(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, "" if value is None else str(value))]
 
 
-def _shown(body: str | None) -> str | None:
+def kept(body: str | None) -> str | None:
+    """A body as the outputs keep it: at most MAX_SHOWN_BODY characters, and a note of how much more there was."""
     if body is None or len(body) <= MAX_SHOWN_BODY:
         return body
     return body[:MAX_SHOWN_BODY] + f"\n[... {len(body) - MAX_SHOWN_BODY} more characters not kept]"
@@ -113,10 +114,10 @@ class Exchange:
             "method": self.method,
             "url": self.url,
             "request_headers": self.request_headers,
-            "request_body": _shown(self.request_body),
+            "request_body": kept(self.request_body),
             "status": self.status,
             "response_headers": self.response_headers,
-            "response_body": _shown(self.response_text),
+            "response_body": kept(self.response_text),
             "error": self.error,
             "elapsed": round(self.elapsed, 4),
             "operation_id": self.operation_id,

@@ -1,7 +1,8 @@
 """exchanges.har: every request of a run as HAR 1.2, loadable in a browser's network panel.
 
 Keys are masked where exchanges are recorded (the client), personal data too under --redact-pii, and the written
-text passes the key redaction once more. A request the suite refused to send, or one that got no response, has
+text passes the key redaction once more. Bodies are kept as results.json keeps them (64 KiB, then a note): a
+target's 20 MB answers made a HAR of 440 MB. A request the suite refused to send, or one that got no response, has
 status 0 and its reason in `_error`, as browsers record a failed request. Each result's exchanges in results.json
 name their entry (`har_entry`, its position here).
 """
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from conformance import __version__
-from conformance.engine.client import Exchange, redact
+from conformance.engine.client import Exchange, kept, redact
 from conformance.engine.results import RunResult
 
 
@@ -67,7 +68,7 @@ def _request(exchange: Exchange) -> dict[str, Any]:
     }
     if exchange.request_body is not None:
         mime = exchange.request_headers.get("Content-Type", "application/octet-stream")
-        request["postData"] = {"mimeType": mime, "text": exchange.request_body}
+        request["postData"] = {"mimeType": mime, "text": kept(exchange.request_body)}
     return request
 
 
@@ -85,9 +86,9 @@ def _response(exchange: Exchange) -> dict[str, Any]:
         "cookies": [],
         "headers": _headers(exchange.response_headers),
         "content": {
-            "size": len(text.encode("utf-8", "replace")),
+            "size": len(text.encode("utf-8", "replace")),  # as received; the text is kept as results.json keeps it
             "mimeType": exchange.response_headers.get("content-type", ""),
-            "text": text,
+            "text": kept(text),
         },
         "redirectURL": exchange.response_headers.get("location", ""),
         "headersSize": -1,
