@@ -196,18 +196,27 @@ def diff_command(arguments: dict[str, Any]) -> int:
     """Run both sides (or read two saved results.json), compare, write diff.json and diff.html; 1 if they differ."""
     import sys
 
+    from conformance.console import printable
     from conformance.engine.options import ConfigError
+    from conformance.engine.runner import KeyRefused, TargetUnreachable
 
     try:
         if arguments.get("saved"):
-            a, b = (json.loads(Path(path).read_text(encoding="utf-8")) for path in arguments["saved"])
+            a, b = (_saved(Path(path)) for path in arguments["saved"])
         else:
             a, b = _run_side("a", arguments), _run_side("b", arguments)
-    except (ConfigError, OSError, ValueError) as exc:
-        print(f"conformance: {exc}", file=sys.stderr)
+    except TargetUnreachable as exc:
+        print(f"conformance: target unreachable: {printable(str(exc))}", file=sys.stderr)
+        return 3
+    except (ConfigError, KeyRefused, OSError, ValueError) as exc:
+        print(f"conformance: {printable(str(exc))}", file=sys.stderr)
         return 2
     comparison = compare(a, b)
-    folder = write(comparison, Path(arguments.get("report_dir") or "reports"))
+    try:
+        folder = write(comparison, Path(arguments.get("report_dir") or "reports"))
+    except OSError as exc:
+        print(f"conformance: cannot write the diff: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     counts = comparison.to_dict()["counts"]
     print(
         f"{'AGREE' if comparison.agrees else 'DIFFER'}: {counts['agreements']} agreements, {counts['differences']}"
@@ -217,6 +226,15 @@ def diff_command(arguments: dict[str, Any]) -> int:
         print(f"  {difference['id']}: {'; '.join(difference['differences'])[:300]}")
     print(f"diff: {folder / 'diff.html'}  json: {folder / 'diff.json'}")
     return 0 if comparison.agrees else 1
+
+
+def _saved(path: Path) -> dict[str, Any]:
+    run = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(run, dict) or not isinstance(run.get("results"), list):
+        raise ValueError(f"{path} is not a results.json (no results)")
+    if not all(isinstance(result, dict) and isinstance(result.get("check_id"), str) for result in run["results"]):
+        raise ValueError(f"{path} is not a results.json (a result without a check_id)")
+    return run
 
 
 # Side b takes nothing from the CONFORMANCE_* variables of side a: its own key comes from --against-api-key or this one.

@@ -101,3 +101,15 @@ def test_two_saved_runs_compare_without_a_target(tmp_path: Path) -> None:
     for name, order in (("a.json", "newest_first"), ("b.json", "oldest_first")):
         (tmp_path / name).write_text(json.dumps({"results": [_result(ORDER, "passed", list_order=order)]}), encoding="utf-8")
     assert main(["diff", "--saved", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--report-dir", str(tmp_path)]) == 1
+
+
+def test_an_unusable_side_is_a_clear_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .hostile import closed_port
+
+    (tmp_path / "list.json").write_text("[1]", encoding="utf-8")
+    assert main(["diff", "--saved", str(tmp_path / "list.json"), str(tmp_path / "list.json")]) == 2
+    assert "is not a results.json" in capsys.readouterr().err
+    down = f"http://127.0.0.1:{closed_port()}"
+    assert main(["diff", "--base-url", down, "--api-key", KEY, "--against", down, "--against-api-key", KEY]) == 3
+    err = capsys.readouterr().err
+    assert "target unreachable" in err and "Traceback" not in err
