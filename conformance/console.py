@@ -48,7 +48,7 @@ def run_command(arguments: dict[str, Any]) -> int:
                 markup=False,
             )
             try:
-                with _Counter(console, live, _planned(config)) as counter:
+                with _LiveCount(console, live, _planned(config)) as counter:
                     run = run_suite(config, base_url, progress=lambda result: _progress(console, result, counter))
             except TargetUnreachable as exc:  # still a run: its reports say what the first request got
                 unreachable, run = exc, unreachable_run(config, base_url, str(exc))
@@ -119,7 +119,7 @@ def _planned(config: RunConfig) -> int:
     return sum(len(unit.result_ids) for unit in units) + validated
 
 
-class _Counter:
+class _LiveCount:
     """On a terminal, a transient line counting the results as they come (the failures print above it)."""
 
     def __init__(self, console: Console, live: bool, total: int) -> None:
@@ -130,7 +130,7 @@ class _Counter:
         )
         self._task = self._progress.add_task("checks", total=total) if self._progress else None
 
-    def __enter__(self) -> _Counter:
+    def __enter__(self) -> _LiveCount:
         if self._progress:
             self._progress.start()
         return self
@@ -148,7 +148,7 @@ class _Counter:
             self._progress.advance(self._task)
 
 
-def _progress(console: Console, result: CheckResult, counter: _Counter) -> None:
+def _progress(console: Console, result: CheckResult, counter: _LiveCount) -> None:
     counter.advance()
     if result.status != Status.PASSED or not counter.live:
         detail = f"  {printable(result.detail[:300])}" if result.status != Status.PASSED else ""

@@ -17,7 +17,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -175,17 +174,14 @@ def _shape_difference(a: Any, b: Any, where: str = "body") -> str:
 
 def write(comparison: Comparison, directory: Path) -> Path:
     """diff.json and diff.html in a new folder of `directory`; returns the folder."""
-    import jinja2
-
     from conformance.engine.client import redact
+    from conformance.report.render import template
 
     folder = directory / ("diff-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
     folder.mkdir(parents=True, exist_ok=True)
     document = comparison.to_dict()
     (folder / "diff.json").write_text(redact(json.dumps(document, indent=2, ensure_ascii=False)), encoding="utf-8")
-    source = resources.files("conformance.report").joinpath("diff.html.j2").read_text(encoding="utf-8")
-    template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(source)
-    (folder / "diff.html").write_text(redact(template.render(diff=document)), encoding="utf-8")
+    (folder / "diff.html").write_text(redact(template("diff.html.j2").render(diff=document)), encoding="utf-8")
     return folder
 
 
@@ -251,7 +247,7 @@ def _run_side(side: str, arguments: dict[str, Any]) -> dict[str, Any]:
     from conformance.engine.options import Surface, on
     from conformance.engine.runner import run_suite
     from conformance.spec import load_spec
-    from conformance.spec.decisions import ANY, decisions
+    from conformance.spec.decisions import observing_every_decision
     from conformance.targets import target
 
     environ = dict(os.environ)
@@ -261,7 +257,7 @@ def _run_side(side: str, arguments: dict[str, Any]) -> dict[str, Any]:
         environ = {name: value for name, value in environ.items() if name not in variables}
         base_url, profile = arguments["against"], arguments.get("against_profile")
         api_key = arguments.get("against_api_key") or os.environ.get(AGAINST_KEY_VARIABLE)
-    statements = [f"{name}={ANY}" for name in decisions(load_spec())]
+    statements = observing_every_decision(load_spec())
     cli = {"base_url": base_url, "api_key": api_key, "profile": profile, "only": arguments.get("only") or COMPARED}
     config = resolve_config({**cli, "decide": statements, "seed": arguments.get("seed")}, environ=environ)
     config.min_exercised = 0.0

@@ -127,10 +127,10 @@ def discover_command(arguments: dict[str, Any]) -> int:
     from conformance.engine.config import resolve_config
     from conformance.engine.runner import KeyRefused, TargetUnreachable
     from conformance.spec import load_spec
-    from conformance.spec.decisions import ANY, decisions
+    from conformance.spec.decisions import observing_every_decision
     from conformance.targets import target
 
-    statements = [f"{name}={ANY}" for name in decisions(load_spec())]
+    statements = observing_every_decision(load_spec())
     cli = {name: arguments.get(name) for name in ("base_url", "api_key", "profile")}
     try:
         config = resolve_config({**cli, "decide": statements}, environ=dict(os.environ))

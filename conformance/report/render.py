@@ -231,8 +231,9 @@ def _baseline(checks: list[dict[str, Any]], summary: dict[str, Any] | None) -> d
 
 
 @functools.cache
-def _template() -> jinja2.Template:
-    source = resources.files("conformance.report").joinpath("template.html.j2").read_text(encoding="utf-8")
+def template(name: str = "template.html.j2") -> jinja2.Template:
+    """A page template of the package, autoescaped: every string in it may come from a target."""
+    source = resources.files("conformance.report").joinpath(name).read_text(encoding="utf-8")
     environment = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
@@ -261,7 +262,7 @@ def render_report(results: dict[str, Any], previous: dict[str, Any] | None = Non
     expected = sorted((c for c in checks if c["expected_failure"]), key=lambda c: (c["status"] != "passed", c["id"]))
     # Files written before results.json carried the operations: those of the spec the suite has now.
     ops = results.get("operations") or operations_table(default_operations())
-    html = _template().render(
+    html = template().render(
         run=results,
         conforms=results.get("conforms", results.get("verdict") == "conforms"),
         counts=counts,

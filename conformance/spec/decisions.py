@@ -84,3 +84,9 @@ def declared_default(name: str) -> Any:
     """A decision's default in the spec the suite loads by default (`CONFORMANCE_SPEC`, else spec/openapi.yaml):
     the one place a default is read from, never typed again."""
     return decisions(load_spec())[name].default
+
+
+def observing_every_decision(spec: Mapping[str, Any]) -> list[str]:
+    """`--decide NAME=any` for every declared decision: each is observed and reported, never judged (`conformance
+    diff` and `conformance discover` run so, whatever a profile states)."""
+    return [f"{name}={ANY}" for name in decisions(spec)]
