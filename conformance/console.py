@@ -16,6 +16,7 @@ from conformance.engine.config import RunConfig, resolve_config
 from conformance.engine.options import ConfigError, Surface, on
 from conformance.engine.results import CheckResult, RunResult, Status
 from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, unreachable_run
+from conformance.report import write_reports
 from conformance.spec import SpecError
 from conformance.targets import target
 
@@ -61,10 +62,6 @@ def run_command(arguments: dict[str, Any]) -> int:
     except KeyboardInterrupt:
         errors.print("conformance: interrupted before any check ran")
         return EXIT_INTERRUPTED
-    # Imported here, after the run: importing the report package before it changes which linked sequences the
-    # stateful fuzzing draws for the same seed (71 instead of 73 requests); see the note on issue 15.
-    from conformance.report import write_reports
-
     directory = write_reports(run, config.report_dir)
     if unreachable is not None:
         errors.print(f"conformance: target unreachable: {printable(str(unreachable))}")

@@ -8,6 +8,8 @@ a documented business-rule 4xx does not.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -31,6 +33,36 @@ schemathesis.openapi.format("decimal", st.from_regex(r"\A[0-9]{1,3}(\.[0-9]{1,4}
 # Headers the suite sets itself: generated values would only test the generator.
 OWN_HEADERS = {"authorization", "stripe-version", "idempotency-key", "content-type", "stripe-account", "stripe-context"}
 MAX_SHOWN_FAILURES = 5
+
+
+@contextlib.contextmanager
+def seed_alone() -> Iterator[None]:
+    """While the suite fuzzes, its draws follow its seed alone.
+
+    Hypothesis (6.13x and later) also draws, now and then, literals it mines from every *local* module the process has
+    imported: the suite's own when it is installed editable, a user's conftest under pytest. The same seed then sent
+    other requests whenever another module was imported or a literal changed anywhere (71 or 73 linked requests by
+    entry point; 68, 72 or 77 against Prism). The pool is empty while the suite fuzzes. It is a private hook of
+    Hypothesis: where it is gone, nothing is changed.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # pragma: no cover - another Hypothesis
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    if original is None:  # pragma: no cover - another Hypothesis
+        yield
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()  # the constants allowed per choice, computed from the pool
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def _objects(bench: Workbench, operation: Operation, account_id: str) -> dict[str, str]:
@@ -139,7 +171,8 @@ def fuzz_operation(
         def run_case(case: Any) -> None:
             breaches.judge(_send(bench, operation, case))
 
-        run_case()
+        with seed_alone():
+            run_case()
     except SetupFailed as exc:
         result.status, result.detail = Status.ERROR, str(exc)
     except Unsatisfiable as exc:
@@ -198,19 +231,21 @@ def fuzz_stateful(
             return None  # judged in call(), with the suite's own validator
 
     try:
-        run_state_machine_as_test(
-            seed(seed_value)(Machine),
-            settings=settings(
-                max_examples=max_examples,
-                stateful_step_count=6,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-                print_blob=False,
-                # The target's answers steer the sequences, so a replay can draw differently: no shrinking, no replays.
-                phases=[Phase.generate],
-            ),
-        )
+        with seed_alone():
+            run_state_machine_as_test(
+                seed(seed_value)(Machine),
+                settings=settings(
+                    max_examples=max_examples,
+                    stateful_step_count=6,
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                    print_blob=False,
+                    # The target's answers steer the sequences, so a replay can draw differently: no shrinking and
+                    # no replays.
+                    phases=[Phase.generate],
+                ),
+            )
     except Flaky:
         pass  # the target's state steered a replay elsewhere (as schemathesis, end the exploration there)
     except SetupFailed as exc:
