@@ -259,7 +259,8 @@ def _run_side(side: str, arguments: dict[str, Any]) -> dict[str, Any]:
         api_key = arguments.get("against_api_key") or os.environ.get(AGAINST_KEY_VARIABLE)
     statements = observing_every_decision(load_spec())
     cli = {"base_url": base_url, "api_key": api_key, "profile": profile, "only": arguments.get("only") or COMPARED}
-    config = resolve_config({**cli, "decide": statements, "seed": arguments.get("seed")}, environ=environ)
+    pacing = {name: arguments.get(name) for name in ("seed", "pace", "timeout")}  # the same for both sides
+    config = resolve_config({**cli, **pacing, "decide": statements}, environ=environ)
     config.min_exercised = 0.0
     with target(config) as url:
         print(f"conformance: running {','.join(config.only)} on {url}", flush=True)

@@ -131,7 +131,7 @@ def discover_command(arguments: dict[str, Any]) -> int:
     from conformance.targets import target
 
     statements = observing_every_decision(load_spec())
-    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "profile")}
+    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "profile", "pace", "timeout")}
     try:
         config = resolve_config({**cli, "decide": statements}, environ=dict(os.environ))
         with target(config) as base_url:
