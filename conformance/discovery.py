@@ -61,7 +61,7 @@ def discover(config: Any, base_url: str, progress: Callable[[str], None] = lambd
     """Try every candidate of every code (one unit each), then observe the decisions through the semantic checks."""
     from conformance.engine.categories import Category
     from conformance.engine.checks.triggers import candidates
-    from conformance.engine.plan import Environment, plan
+    from conformance.engine.plan import Environment, code_unit, plan
     from conformance.engine.results import Status
     from conformance.engine.runner import ensure_reachable
     from conformance.spec.decisions import decisions
@@ -75,7 +75,7 @@ def discover(config: Any, base_url: str, progress: Callable[[str], None] = lambd
             ladder = candidates(code)
             outcomes = []
             for candidate in ladder:
-                result = _pinned_unit(operation, code, candidate).run(environment)[0][0]
+                result = code_unit(operation, code, candidate).run(environment)[0][0]
                 outcomes.append((candidate.name, result.status, result.detail))
             worked = [name for name, status, _ in outcomes if status == Status.PASSED]
             if worked:
@@ -104,22 +104,6 @@ def discover(config: Any, base_url: str, progress: Callable[[str], None] = lambd
         elif distinct:
             found.undecided[name] = distinct
     return found
-
-
-def _pinned_unit(operation: Any, code: str, candidate: Any) -> Any:
-    """The scenario of one code with one candidate pinned, as a unit of its own (fresh set-up, clean-up)."""
-    from conformance.engine.categories import Category
-    from conformance.engine.checks.error_codes import check_id, run_code_scenario
-    from conformance.engine.plan import CheckUnit, Environment
-    from conformance.engine.results import Finding
-    from conformance.engine.workbench import Workbench
-
-    def body(environment: Environment, bench: Workbench) -> list[Finding]:
-        return [
-            run_code_scenario(bench, environment.validator, operation, code, candidate, environment.documented_codes)
-        ]
-
-    return CheckUnit(check_id(operation, code), Category.ERROR_CODES, operation.operation_id, body)
 
 
 def discover_command(arguments: dict[str, Any]) -> int:

@@ -18,7 +18,7 @@ from conformance.engine.checks import CHECKS
 from conformance.engine.checks.error_codes import check_id as code_check_id
 from conformance.engine.checks.error_codes import run_code_scenario
 from conformance.engine.checks.fuzzing import fuzz_operation, fuzz_stateful, load_schema
-from conformance.engine.checks.triggers import pinned
+from conformance.engine.checks.triggers import Candidate, pinned
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import RunConfig
 from conformance.engine.judge import Judge, SemanticCheck, Stop
@@ -207,17 +207,21 @@ def _semantic(semantic: SemanticCheck) -> UnitBody:
     return body
 
 
-def _code(operation_id: str, code: str) -> UnitBody:
-    def body(environment: Environment, bench: Workbench) -> list[Finding]:
-        triggers = environment.config.triggers
-        definition = triggers.get(f"{operation_id}/{code}") or triggers.get(code)
-        candidate = pinned(code, definition) if definition else None
-        operation = environment.operations[operation_id]
-        return [
-            run_code_scenario(bench, environment.validator, operation, code, candidate, environment.documented_codes)
-        ]
+def code_unit(operation: Operation, code: str, candidate: Candidate | None = None) -> CheckUnit:
+    """The scenario of one documented code: with `candidate` alone (as `conformance discover` tries each), else with
+    the trigger the profile pins, else the suite's ladder."""
+    operation_id = operation.operation_id
 
-    return body
+    def body(environment: Environment, bench: Workbench) -> list[Finding]:
+        chosen = candidate
+        if chosen is None:
+            triggers = environment.config.triggers
+            definition = triggers.get(f"{operation_id}/{code}") or triggers.get(code)
+            chosen = pinned(code, definition) if definition else None
+        target = environment.operations[operation_id]  # as it holds for the target's decisions
+        return [run_code_scenario(bench, environment.validator, target, code, chosen, environment.documented_codes)]
+
+    return CheckUnit(code_check_id(operation, code), Category.ERROR_CODES, operation_id, body)
 
 
 def _fuzz(operation_id: str, index: int) -> UnitBody:
@@ -265,16 +269,7 @@ def plan(config: RunConfig, spec: dict[str, Any] | None = None) -> list[CheckUni
     ops = operations(spec or load_spec())
     units: list[CheckUnit] = []
     if Category.ERROR_CODES in config.only:
-        units += [
-            CheckUnit(
-                code_check_id(operation, code),
-                Category.ERROR_CODES,
-                operation.operation_id,
-                _code(operation.operation_id, code),
-            )
-            for operation in ops.values()
-            for code in operation.errors
-        ]
+        units += [code_unit(operation, code) for operation in ops.values() for code in operation.errors]
     for semantic in CHECKS.values():
         if semantic.category in config.only:
             semantic = semantic.for_operations(ops)
