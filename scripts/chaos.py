@@ -23,9 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-
-from tests.chaos_check import Draw, draws, rig  # noqa: E402
+from tests.chaos_check import Draw, for_each_draw, rig  # noqa: E402
 
 DEFAULT_SEED = 20261202
 
@@ -57,16 +55,6 @@ def worker(seed_value: int, count: int, only_draw: int | None) -> dict[str, obje
     started = time.monotonic()
     with rig() as chaos:
 
-        @seed(seed_value)
-        @settings(
-            max_examples=count,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-            print_blob=False,
-        )
-        @given(draws())
         def one(draw: Draw) -> None:
             number = stats["draws"]
             stats["draws"] = number + 1
@@ -90,7 +78,7 @@ def worker(seed_value: int, count: int, only_draw: int | None) -> dict[str, obje
                     flush=True,
                 )
 
-        one()
+        for_each_draw(seed_value, count, one)
     stats["seconds"] = round(time.monotonic() - started, 1)
     return stats
 

@@ -15,19 +15,21 @@ import tempfile
 import time
 import traceback
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.cli import main
+from conformance.engine.checks.fuzzing import seed_alone
 
 from .chaos import Behaviour, ChaosServer, Sentinel, behaviours
 
 PLANTED_KEY = "sk_test_CHAOSplanted0123456789abcdef"
-TIMEOUT = 0.5  # --timeout of a draw: every slow answer of the chaos target is slower
+TIMEOUT = 0.25  # --timeout of a draw: every slow answer of the chaos target is slower (it also caps Retry-After)
 FIXED_COST = 20.0  # seconds a run may take beyond its requests: start, validation, reports
 # (categories, shards): a draw runs one shard, three or four checks, so that thousands of draws stay affordable.
 SELECTIONS = (("semantics,v1-tokens,validation", 6), ("error-codes,validation", 43), ("fuzzing,validation", 10))
@@ -74,6 +76,28 @@ def draws() -> st.SearchStrategy[Draw]:
         shards,
         st.booleans(),
     )
+
+
+def for_each_draw(seed_value: int, count: int, body: Callable[[Draw], None]) -> None:
+    """`body` for each of `count` draws of the seed; the draws follow the seed alone (as the suite's fuzzing does,
+    Hypothesis's pool of literals mined from the imported modules is left out), so the test and scripts/chaos.py
+    draw the same behaviours whatever else is imported."""
+
+    @seed(seed_value)
+    @settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @given(draws())
+    def each(draw: Draw) -> None:
+        body(draw)
+
+    with seed_alone():
+        each()
 
 
 @dataclass

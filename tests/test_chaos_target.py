@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from .chaos import Answer, Behaviour, Big, Json, Raw
-from .chaos_check import Draw, draws, rig
+from .chaos_check import Draw, for_each_draw, rig
 
 CHAOS_SEED = 20261202
 DRAWS = 15
@@ -30,20 +29,11 @@ def chaos():
 def test_the_property_holds_for_every_draw(chaos):
     """Replays with `python scripts/chaos.py --seed 20261202 --draws 15`."""
 
-    @seed(CHAOS_SEED)
-    @settings(
-        max_examples=DRAWS,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(draws())
-    def every(draw: Draw) -> None:
+    def holds(draw: Draw) -> None:
         found = chaos.violations(draw, chaos.run(draw))
         assert not found, "\n".join(found)
 
-    every()
+    for_each_draw(CHAOS_SEED, DRAWS, holds)
 
 
 def shard_of(check_id: str, count: int = 6) -> str:

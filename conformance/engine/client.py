@@ -35,6 +35,9 @@ class ResponseTooLarge(Exception):
 
 def redact(text: str) -> str:
     """Replace every API key in a text by its prefix and a mask."""
+    # Every key has one of these; a substring test costs far less than the pattern on a body of megabytes.
+    if "_test_" not in text and "_live_" not in text:
+        return text
     return KEY_PATTERN.sub(lambda match: match.group(1) + "***", text)
 
 
