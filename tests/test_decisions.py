@@ -9,7 +9,6 @@ For every alternative of every decision, the server is started so (`Settings.dec
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 import json
 from typing import Any
 
@@ -24,6 +23,8 @@ from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings
 from conformance.spec import load_spec
 from conformance.spec.decisions import ANY, decisions, defaults
+
+from .conftest import run_units
 
 KEY = "sk_test_reference_secret"
 DECLARED = decisions(load_spec())
@@ -61,9 +62,7 @@ def _run(server_choices: dict[str, Any], statements: dict[str, Any], *, only_dec
         if only_decision:
             deciding = {check.check_id for check in CHECKS.values() if only_decision in check.decisions}
             units = [unit for unit in units if unit.check_id in deciding]
-        # Units are independent, as in a run: threads overlap their waits (a token expiring, a Retry-After).
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            return [result for outcome in pool.map(lambda unit: unit.run(environment), units) for result in outcome[0]]
+        return run_units(units, environment)
 
 
 def _failing(results: list[CheckResult]) -> list[str]:

@@ -19,6 +19,7 @@ from conformance.engine.results import CheckResult, Status
 from conformance.engine.validation import ResponseValidator
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.spec import load_spec
+from tests.conftest import run_units
 from tests.mutants import CONTROL, MUTANTS, Mutant, _on_lists, reference_target, rewrite_json
 
 SECRET_KEY = "sk_test_reference_secret"
@@ -55,7 +56,7 @@ def run_expected_checks(mutant: Mutant) -> list[CheckResult]:
         assert not missing, f"{mutant.name}: no such checks in the plan: {sorted(missing)}"
         environment = Environment(config, server.url, spec=_spec())
         environment.validator = _validator()  # type: ignore[misc]  # overrides the cached_property for this instance
-        return [result for unit in units for result in unit.run(environment)[0]]
+        return run_units(units, environment)
 
 
 def _params() -> list[Any]:

@@ -17,6 +17,7 @@ from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings
 from tests.test_account_pool import RequestLog
+from tests.conftest import run_units
 
 KEY = "sk_test_reference_secret"
 CODE = "account_rate_limit_exceeded"
@@ -34,7 +35,7 @@ def _scenarios(server_limit: float | None, declared: float | None) -> tuple[list
         environment = Environment(config, server.url)
         units = [unit for unit in plan(config, environment.spec) if unit.check_id.endswith("/" + CODE)]
         assert len(units) == 7
-        return [result for unit in units for result in unit.run(environment)[0]], log
+        return run_units(units, environment), log
 
 
 def _per_account(log: RequestLog) -> Counter[str]:

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openapi_spec_validator import validate as validate_openapi
-from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 _REPO_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 _BUNDLED_SPEC = Path(__file__).resolve().parent / "openapi.yaml"
@@ -41,14 +39,22 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stripe-persons-conformance"
 
 
-def _validate(document: dict[str, Any], text: str) -> None:
+def _validate(path: Path, document: dict[str, Any], text: str) -> None:
     """openapi-spec-validator's verdict, once per content and validator version: a valid document leaves a
-    marker named by their hash (an invalid one is validated every time, for its message)."""
+    marker named by their hash (an invalid one is validated every time, for its message). The validator is
+    imported only when it has to judge: its import costs a third of a second in every process."""
     key = hashlib.sha256(f"{version('openapi-spec-validator')}\0{text}".encode()).hexdigest()
     marker = cache_dir() / f"valid-openapi-{key}"
     if marker.exists():
         return
-    validate_openapi(document)
+    from openapi_spec_validator import validate as validate_openapi
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    try:
+        validate_openapi(document)
+    except OpenAPIValidationError as exc:
+        where = "/".join(str(part) for part in exc.path) or "(root)"
+        raise SpecError(f"{path} is not valid OpenAPI 3.1 at {where}: {exc.message}") from exc
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
@@ -82,11 +88,7 @@ def _load(path: Path) -> dict[str, Any]:
         raise SpecError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3.1"):
         raise SpecError(f"{path} is not an OpenAPI 3.1 document (no 'openapi: 3.1.x' at its top)")
-    try:
-        _validate(document, text)
-    except OpenAPIValidationError as exc:
-        where = "/".join(str(part) for part in exc.path) or "(root)"
-        raise SpecError(f"{path} is not valid OpenAPI 3.1 at {where}: {exc.message}") from exc
+    _validate(path, document, text)
     return document
 
 
