@@ -59,7 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     discover = commands.add_parser(
         "discover", help="find which candidate triggers and decisions work on a target; write the profile snippet"
     )
-    _take(discover, "base_url", "api_key", "profile", "pace", "timeout", profile="its profile so far (keys, fixtures)")
+    _take(
+        discover,
+        "base_url",
+        "api_key",
+        "profile",
+        "pace",
+        "timeout",
+        "workers",
+        profile="its profile so far (keys, fixtures)",
+    )
     discover.add_argument("--output", help="where the snippet is written (default discovered-profile.yaml)")
     init = commands.add_parser("init", help="write a commented starter profile for a new target")
     _take(init, "base_url", base_url="the target's base URL (default http://127.0.0.1:8080)")

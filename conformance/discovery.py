@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,28 +70,36 @@ def discover(config: Any, base_url: str, progress: Callable[[str], None] = lambd
     environment = Environment(config, base_url)
     ensure_reachable(environment)
     found = Discovered(base_url)
-    for operation in environment.operations.values():
-        for code in operation.errors:
+    codes = [(operation, code) for operation in environment.operations.values() for code in operation.errors]
+
+    def ladder_outcomes(operation: Any, code: str) -> list[tuple[str, Status, str]]:
+        outcomes = []
+        for candidate in candidates(code):
+            result = code_unit(operation, code, candidate).run(environment)[0][0]
+            outcomes.append((candidate.name, result.status, result.detail))
+        return outcomes
+
+    # Codes (each with its ladder in turn) and semantic checks are independent units, run as a run runs them:
+    # --workers at a time, reported in the spec's order.
+    with ThreadPoolExecutor(max_workers=config.workers) as pool:
+        ladders = [pool.submit(ladder_outcomes, operation, code) for operation, code in codes]
+        for (operation, code), ladder in zip(codes, ladders, strict=True):
             key = f"{operation.operation_id}/{code}"
-            ladder = candidates(code)
-            outcomes = []
-            for candidate in ladder:
-                result = code_unit(operation, code, candidate).run(environment)[0][0]
-                outcomes.append((candidate.name, result.status, result.detail))
+            outcomes = ladder.result()
             worked = [name for name, status, _ in outcomes if status == Status.PASSED]
             if worked:
                 found.worked[key] = worked
-                if len(ladder) > 1:
+                if len(outcomes) > 1:
                     found.triggers[key] = worked[0]
             else:
                 reasons = [detail or f"{name}: {status.value}" for name, status, detail in outcomes]  # names it
                 found.unprovoked[key] = reasons or ["the suite has no trigger for it"]
-            pin = f" ({worked[0]})" if len(ladder) > 1 and worked else ""
+            pin = f" ({worked[0]})" if len(outcomes) > 1 and worked else ""
             progress(f"{'found' if worked else 'none ':<6} {key}{pin}")
-    observed: dict[str, list[Any]] = {}
-    for unit in plan(config, environment.spec):
-        if unit.category == Category.SEMANTICS:
-            for result in unit.run(environment)[0]:
+        semantic = [unit for unit in plan(config, environment.spec) if unit.category == Category.SEMANTICS]
+        observed: dict[str, list[Any]] = {}
+        for outcome in pool.map(lambda unit: unit.run(environment), semantic):
+            for result in outcome[0]:
                 for name, value in result.observed.items():
                     observed.setdefault(name, []).append(value)
     declared = decisions(environment.spec)
@@ -115,7 +124,7 @@ def discover_command(arguments: dict[str, Any]) -> int:
     from conformance.targets import target
 
     statements = observing_every_decision(load_spec())
-    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "profile", "pace", "timeout")}
+    cli = {name: arguments.get(name) for name in ("base_url", "api_key", "profile", "pace", "timeout", "workers")}
     try:
         config = resolve_config({**cli, "decide": statements}, environ=dict(os.environ))
         with target(config) as base_url:

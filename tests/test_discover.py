@@ -42,7 +42,7 @@ def test_the_snippet_pins_what_works_and_a_profile_of_it_gives_a_clean_run(
 ) -> None:
     known = _profile(tmp_path / "known.yaml", fixtures=REFERENCE["fixtures"])
     snippet = tmp_path / "discovered.yaml"
-    assert main(["discover", "--base-url", target, "--profile", known, "--output", str(snippet)]) == 0
+    assert main(["discover", "--base-url", target, "--profile", known, "--output", str(snippet), "--workers", "4"]) == 0
     assert "0 not provoked" in capsys.readouterr().out
     found = yaml.safe_load(snippet.read_text(encoding="utf-8"))
     assert found["triggers"]["create_person/total_person_ownership_exceeded"] == {"candidate": "two owners of 0.6 each"}
@@ -51,7 +51,7 @@ def test_the_snippet_pins_what_works_and_a_profile_of_it_gives_a_clean_run(
     merged = _profile(tmp_path / "merged.yaml", fixtures=REFERENCE["fixtures"], **found)
     reports = tmp_path / "reports"
     status = main(["run", "--base-url", target, "--profile", merged, "--only", "error-codes,semantics,v1-tokens",
-                   "--report-dir", str(reports)])
+                   "--report-dir", str(reports), "--workers", "4"])
     assert status == 0, capsys.readouterr().out[-3000:]
 
 
