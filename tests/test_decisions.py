@@ -51,18 +51,26 @@ def _spec() -> dict[str, Any]:
     return load_spec()
 
 
+def _deciding(server_choices: dict[str, Any]) -> RunningServer:
+    return RunningServer(ServerOptions(settings=Settings.deciding(**{**SERVER_BASE, **server_choices})))
+
+
 def _run(server_choices: dict[str, Any], statements: dict[str, Any], *, only_decision: str | None = None) -> list[CheckResult]:
-    choices = {**SERVER_BASE, **server_choices}
-    with RunningServer(ServerOptions(settings=Settings.deciding(**choices))) as server:
-        config = resolve_config({"base_url": server.url, "api_key": KEY, "only": "error-codes,semantics,v1-tokens"}, environ={})
-        config.fixtures = {**REFERENCE_FIXTURES, "max_wait_seconds": 5}
-        config.decisions = {name: statements.get(name, ANY) for name in DECLARED}
-        environment = Environment(config, server.url)
-        units = plan(config, environment.spec)
-        if only_decision:
-            deciding = {check.check_id for check in CHECKS.values() if only_decision in check.decisions}
-            units = [unit for unit in units if unit.check_id in deciding]
-        return run_units(units, environment)
+    with _deciding(server_choices) as server:
+        return _run_on(server, statements, only_decision=only_decision)
+
+
+def _run_on(server: RunningServer, statements: dict[str, Any], *, only_decision: str | None = None) -> list[CheckResult]:
+    """The units against a server already deciding (every unit makes its own accounts)."""
+    config = resolve_config({"base_url": server.url, "api_key": KEY, "only": "error-codes,semantics,v1-tokens"}, environ={})
+    config.fixtures = {**REFERENCE_FIXTURES, "max_wait_seconds": 5}
+    config.decisions = {name: statements.get(name, ANY) for name in DECLARED}
+    environment = Environment(config, server.url)
+    units = plan(config, environment.spec)
+    if only_decision:
+        deciding = {check.check_id for check in CHECKS.values() if only_decision in check.decisions}
+        units = [unit for unit in units if unit.check_id in deciding]
+    return run_units(units, environment)
 
 
 def _failing(results: list[CheckResult]) -> list[str]:
@@ -96,9 +104,10 @@ def test_stating_nothing_gives_no_failure_and_observes_the_alternative(name: str
 
 @pytest.mark.parametrize(("name", "value"), _alternatives(include_default=True))
 def test_the_matching_statement_passes_and_a_contrary_one_fails(name: str, value: Any) -> None:
-    matching = _run({name: value}, {name: value}, only_decision=name)
+    with _deciding({name: value}) as server:  # one server for both runs
+        matching = _run_on(server, {name: value}, only_decision=name)
+        contrary = _run_on(server, {name: _contrary(name, value)}, only_decision=name)
     assert matching and not _failing(matching)
-    contrary = _run({name: value}, {name: _contrary(name, value)}, only_decision=name)
     failed = [result for result in contrary if result.status == Status.FAILED and name in result.observed]
     assert failed, [f"{result.check_id} {result.status}" for result in contrary]
 

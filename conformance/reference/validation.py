@@ -20,7 +20,7 @@ from jsonschema import ValidationError
 from conformance.spec import operations
 from conformance.spec.catalog import resolve
 from conformance.spec.openapi_core_io import describe
-from conformance.spec.schemas import CompiledSchema, openapi_validator
+from conformance.spec.schemas import CompiledSchema, formats_used, openapi_validator
 
 Formats = dict[str, Callable[[Any], bool]]
 # openapi-core's reading of a boolean parameter (openapi_core.util).
@@ -84,8 +84,9 @@ class RequestValidator:
         self, spec: dict[str, Any], formats: Formats, skip: Callable[[dict[str, Any]], bool] = lambda _: False
     ) -> None:
         """`skip`: parameters this validator leaves to the caller (the server reads deepObject arrays itself)."""
+        used = formats_used(spec)  # walked once, not once per schema
         self._operations = {
-            operation_id: _compile(spec, operation.path, operation.method, formats, skip)
+            operation_id: _compile(spec, operation.path, operation.method, formats, skip, used)
             for operation_id, operation in operations(spec).items()
         }
 
@@ -112,7 +113,12 @@ class RequestValidator:
 
 
 def _compile(
-    spec: dict[str, Any], path: str, method: str, formats: Formats, skip: Callable[[dict[str, Any]], bool]
+    spec: dict[str, Any],
+    path: str,
+    method: str,
+    formats: Formats,
+    skip: Callable[[dict[str, Any]], bool],
+    used: frozenset[str],
 ) -> OperationRequests:
     item = spec["paths"][path]
     operation = item[method]
@@ -131,11 +137,11 @@ def _compile(
                 f"{method.upper()} {path}: parameter {declared['name']} is of type {kind};"
                 " this server reads primitive parameters only"
             )
-        schema = CompiledSchema(spec, declared["schema"], openapi_validator(spec, declared["schema"], formats))
+        schema = CompiledSchema(spec, declared["schema"], openapi_validator(spec, declared["schema"], formats), used)
         parameters.append(
             Parameter(declared["name"], declared["in"], bool(declared.get("required")), CASTS[kind], schema)
         )
     content = resolve(spec, operation.get("requestBody", {})).get("content", {})
     body = content.get("application/json", {}).get("schema")
-    compiled = CompiledSchema(spec, body, openapi_validator(spec, body, formats)) if body is not None else None
+    compiled = CompiledSchema(spec, body, openapi_validator(spec, body, formats), used) if body is not None else None
     return OperationRequests(tuple(parameters), compiled)

@@ -39,11 +39,15 @@ class CompiledSchema:
     gives the errors that name the members at fault. So an instance is refused only when the exact
     validator refuses it, and the fast one costs microseconds on the common, valid case."""
 
-    def __init__(self, spec: dict[str, Any], schema: str | dict[str, Any], exact: Validator) -> None:
+    def __init__(
+        self, spec: dict[str, Any], schema: str | dict[str, Any], exact: Validator, used: frozenset[str] | None = None
+    ) -> None:
+        """`used`: the formats the spec uses (`formats_used(spec)`), for a caller that compiles many of its schemas."""
         self.exact = exact
         checker = exact.format_checker
         # The exact validator's own format checks, so that the two agree on every format the spec uses.
-        formats = {name: _conforms(checker, name) for name in _formats(spec) if checker and name in checker.checkers}
+        names = formats_used(spec) if used is None else used
+        formats = {name: _conforms(checker, name) for name in names if checker and name in checker.checkers}
         self._fast = jsonschema_rs.Draft202012Validator(
             _root(schema), registry=jsonschema_rs.Registry([(SPEC_URI, spec)]), formats=formats, validate_formats=True
         )
@@ -59,6 +63,11 @@ class CompiledSchema:
 
 def _conforms(checker: FormatChecker, name: str) -> Callable[[str], bool]:
     return lambda value: checker.conforms(value, name)
+
+
+def formats_used(spec: dict[str, Any]) -> frozenset[str]:
+    """Every `format` a schema of the spec names."""
+    return frozenset(_formats(spec))
 
 
 def _formats(node: Any) -> Iterator[str]:
