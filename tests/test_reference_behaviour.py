@@ -19,7 +19,7 @@ import pytest
 from conformance.engine.client import ApiClient, Exchange
 from conformance.engine.validation import ResponseValidator
 from conformance.reference.server import RunningServer, ServerOptions
-from conformance.reference.service import Settings
+from conformance.reference.service import ID_ALPHABET, Settings, new_id
 from conformance.spec import load_spec, operations
 
 from .conftest import SECRET_KEY, STRIPE_VERSION, TOKEN_LIFETIME
@@ -155,6 +155,14 @@ def test_countries_are_echoed_lowercase(client, account):
     }
     created = ok(client.request("POST", persons(account), json_body=body))
     assert (created["address"]["country"], created["additional_addresses"][0]["country"], created["nationalities"]) == ("us", "us", ["us", "gb"])
+
+
+def test_new_ids_take_every_character_at_every_place():
+    # A miss is 24 * 62 * (61/62)**3000 likely (1e-18) where every character is as likely as the others; a bias, such as
+    # padding a short number with "a"s, shows at once.
+    ids = [new_id("x_", 24) for _ in range(3000)]
+    assert len(set(ids)) == len(ids) and {len(made) for made in ids} == {26}
+    assert all({made[place] for made in ids} == set(ID_ALPHABET) for place in range(2, 26))
 
 
 @pytest.mark.parametrize(

@@ -258,17 +258,16 @@ class ReferenceApp:
         )
 
     async def _read_body(self, request: Request) -> bytes:
-        too_large = ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise too_large
+            raise _too_large()
         chunks, size = [], 0
         try:
             async with asyncio.timeout(self.body_timeout):  # a declared body that never arrives holds nothing for long
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > MAX_BODY_BYTES:  # a chunked body declares no length
-                        raise too_large
+                        raise _too_large()
                     chunks.append(chunk)
         except TimeoutError:
             raise ApiError(
@@ -369,6 +368,10 @@ class ReferenceApp:
                 "invalid_fields", f"Invalid request: {'; '.join(sorted(describe(error) for error in errors)[:5])}"
             )
         return decoded
+
+
+def _too_large() -> ApiError:
+    return ApiError("request_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
 
 
 def is_decimal(value: Any) -> bool:

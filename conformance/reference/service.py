@@ -95,9 +95,17 @@ def _settings(decisions: dict[str, Any], rate_limit: float | None) -> Settings:
     return Settings(MappingProxyType(decisions), rate_limit)
 
 
+ID_ALPHABET = string.ascii_letters + string.digits
+
+
 def new_id(prefix: str, length: int = 24) -> str:
-    alphabet = string.ascii_letters + string.digits
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+    """The prefix and `length` characters of ID_ALPHABET, each string equally likely: one draw of a number below
+    62**length written in base 62 (a draw per character cost a seventh of a create_person)."""
+    number, characters = secrets.randbelow(len(ID_ALPHABET) ** length), []
+    for _ in range(length):
+        number, digit = divmod(number, len(ID_ALPHABET))
+        characters.append(ID_ALPHABET[digit])
+    return prefix + "".join(characters)
 
 
 def timestamp(epoch: float) -> str:
