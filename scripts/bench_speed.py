@@ -311,20 +311,32 @@ def row(name: str, setting: int, run: dict[str, Any], last: object) -> str:
     return f"| {name} | {setting} | {run['wall']:.1f} | {run['requests']} | {rate:.0f} | {last} |"
 
 
+def by_category(results: list[dict[str, Any]]) -> str:
+    """The checks' own durations summed per category, longest first (they overlap when workers run at once)."""
+    seconds: dict[str, float] = {}
+    for result in results:
+        seconds[result["category"]] = seconds.get(result["category"], 0.0) + result["duration"]
+    return ", ".join(f"{name} {total:.1f}" for name, total in sorted(seconds.items(), key=lambda item: -item[1]))
+
+
 def gate(args: argparse.Namespace, work: Path) -> list[str]:
-    lines = ["| run | workers | wall (s) | requests | requests/s | gating failures |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| run | workers | wall (s) | requests | requests/s | gating failures | checks' time by category (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for workers in args.workers:
         run = conformance_run(["--workers", str(workers)], work)
         failing = sum(
             result["status"] in ("failed", "error") and not result["expected_failure"] for result in run["results"]
         )
-        lines.append(row("`conformance run` (embedded server, every category)", workers, run, failing))
+        name = "`conformance run` (embedded server, every category)"
+        lines.append(row(name, workers, run, f"{failing} | {by_category(run['results'])}"))
         print(lines[-1], flush=True)
     port = free_port()
     with served(reference(port), port, work / "gate-server.log") as address:
         plain = schemathesis_run(address, 25, work)
     name = "plain `schemathesis run --checks all` (same spec, a `conformance serve`, 25 examples)"
-    lines.append(row(name, 1, plain, f"exit {plain['exit']}"))
+    lines.append(row(name, 1, plain, f"exit {plain['exit']} | -"))
     print(lines[-1], flush=True)
     return lines
 
