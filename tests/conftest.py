@@ -62,15 +62,10 @@ def account(client) -> str:
 
 
 def run_units(units: list[Any], environment: Any, workers: int = 4) -> list[Any]:
-    """The results of the units, in plan order, run as `conformance run` runs them: fuzzing on this thread (Hypothesis
-    runs one test per thread at a time), the rest in threads, so that their waits (a token expiring, a Retry-After)
-    overlap."""
-    from concurrent.futures import ThreadPoolExecutor
+    """The results of the units, run as `conformance run` runs them (so that their waits, a token expiring or a
+    Retry-After, overlap)."""
+    from conformance.engine import runner
 
-    from conformance.engine.categories import Category
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {id(unit): pool.submit(unit.run, environment) for unit in units if unit.category != Category.FUZZING}
-        fuzzed = {id(unit): unit.run(environment) for unit in units if unit.category == Category.FUZZING}
-        outcomes = [fuzzed[id(unit)] if id(unit) in fuzzed else futures[id(unit)].result() for unit in units]
+    outcomes: list[Any] = []
+    assert runner.run_units(units, environment, workers, outcomes.append), "interrupted"
     return [result for results, _ in outcomes for result in results]

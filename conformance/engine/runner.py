@@ -52,6 +52,42 @@ def _shutdown_ignoring_interrupts(pool: ThreadPoolExecutor, *, cancel_futures: b
             cancel_futures = True
 
 
+Outcome = tuple[list[CheckResult], ApiClient]
+
+
+def run_units(
+    units: list[CheckUnit], environment: Environment, workers: int, finish: Callable[[Outcome], None]
+) -> bool:
+    """Run the units, `workers` at a time, handing each outcome to `finish` (the pooled units' first, then the
+    fuzzing units', each group in plan order). Hypothesis runs one test per thread at a time: fuzzing stays on
+    this thread while the pool works. False when interrupted (Ctrl-C): the running units finish and clean up
+    after themselves, queued ones are dropped, and what ran is finished all the same."""
+    pooled = [unit for unit in units if unit.category != Category.FUZZING]
+    serial = [unit for unit in units if unit.category == Category.FUZZING]
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = [pool.submit(unit.run, environment) for unit in pooled]
+    fuzzed: list[Outcome] = []
+    finished: set[int] = set()  # marked before finishing: one interrupted half-way is not finished twice
+    interrupted = False
+    try:
+        for unit in serial:
+            fuzzed.append(unit.run(environment))
+        for index, future in enumerate(futures):
+            finished.add(index)
+            finish(future.result())
+    except KeyboardInterrupt:
+        interrupted = True
+        _shutdown_ignoring_interrupts(pool, cancel_futures=True)
+        for index, future in enumerate(futures):
+            if index not in finished and future.done() and not future.cancelled() and future.exception() is None:
+                finish(future.result())
+    finally:
+        _shutdown_ignoring_interrupts(pool, cancel_futures=False)
+    for outcome in fuzzed:
+        finish(outcome)
+    return not interrupted
+
+
 def reproduce_command(config: RunConfig) -> str:
     """The command that runs the same checks again with the same seed (keys come from the environment)."""
     words = ["conformance", "run"]
@@ -87,46 +123,18 @@ def run_suite(config: RunConfig, base_url: str, progress: Progress | None = None
         if progress:
             progress(result)
 
-    def finish(outcome: tuple[list[CheckResult], ApiClient]) -> None:
+    def finish(outcome: Outcome) -> None:
         unit_results, client = outcome
         exchanges.extend(client.exchanges)
         for result in unit_results:
             report(result)
 
     units = plan(config, environment.spec)
-    # Hypothesis runs one test per thread at a time: fuzzing stays on this thread, the rest fans out.
-    concurrent = [unit for unit in units if unit.category != Category.FUZZING]
-    serial = [unit for unit in units if unit.category == Category.FUZZING]
-    pool = ThreadPoolExecutor(max_workers=config.workers)
-    futures = [pool.submit(unit.run, environment) for unit in concurrent]
-    fuzzed: list[tuple[list[CheckResult], ApiClient]] = []
-    try:
-        # Fuzzing runs here while the pool works; results are reported in plan order all the same.
-        for unit in serial:
-            fuzzed.append(unit.run(environment))
-        for future in futures:
-            finish(future.result())
-        for outcome in fuzzed:
-            finish(outcome)
-    except KeyboardInterrupt:
-        # Running units finish and clean up after themselves; queued ones are dropped; the report shows what ran.
-        _shutdown_ignoring_interrupts(pool, cancel_futures=True)
-        for future in futures:
-            if (
-                future.done()
-                and not future.cancelled()
-                and future.exception() is None
-                and not any(result in results for result in future.result()[0])
-            ):
-                finish(future.result())
-        for outcome in fuzzed:
-            finish(outcome)
+    if not run_units(units, environment, config.workers, finish):
         interrupted = Finding(
             Status.ERROR, f"interrupted: {len(results)} of {len(units)} checks ran", title="run interrupted"
         )
         results.append(interrupted.result("run/interrupted", Category.SEMANTICS, None))
-    finally:
-        _shutdown_ignoring_interrupts(pool, cancel_futures=False)
     if Category.VALIDATION in config.only:
         for result in validation_results(environment.validator, exchanges, list(environment.operations)):
             if result.check_id in config.expected_failures:
