@@ -8,6 +8,7 @@ given; an option is refused where the table does not offer it.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from conformance.engine.categories import Category
 from conformance.engine.config import RunConfig, resolve_config
 from conformance.engine.options import RUN_OPTIONS, ConfigError, Surface, on
 from conformance.engine.plan import plan
-from conformance.engine.runner import validation_results
+from conformance.engine.runner import reproduce_command, validation_results
 from conformance.engine.validation import ResponseValidator
 from conformance.pytest_plugin import PLUGIN_NAME
 from conformance.spec import load_spec
@@ -148,3 +149,15 @@ def test_a_result_id_begins_with_the_name_of_its_category() -> None:
         assert all(result_id.split("/")[0] == unit.category.value for result_id in unit.result_ids), unit.check_id
     for result in validation_results(ResponseValidator(spec), [], ["create_person"]):
         assert result.check_id.split("/")[0] == result.category.value == "response-validation"
+
+
+def test_the_reproduce_command_parses_back_to_the_same_run(tmp_path: Path) -> None:
+    profile = _profile(tmp_path)
+    cli = {"profile": profile, "seed": "11", "max_examples": "3", "only": "fuzzing,semantics", "shard": "2/3"}
+    config = resolve_config({**cli, "decide": ["list_order=oldest_first", "page_urls=absolute"]}, environ={})
+    words = shlex.split(reproduce_command(config))
+    assert words[:3] == ["CONFORMANCE_API_KEY=...", "conformance", "run"]
+    arguments = vars(build_parser().parse_args(words[2:]))
+    again = resolve_config({option.name: arguments.get(option.name) for option in on(Surface.CLI)}, environ={})
+    kept = ("base_url", "profile", "seed", "max_examples", "only", "decide", "shard", "decisions")
+    assert {name: getattr(again, name) for name in kept} == {name: getattr(config, name) for name in kept}

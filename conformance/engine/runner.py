@@ -13,6 +13,7 @@ from conformance.engine.categories import Category
 from conformance.engine.checks.response_validation import validation_results
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import RunConfig
+from conformance.engine.options import BY_NAME
 from conformance.engine.pii import PiiRedactor
 from conformance.engine.plan import CheckUnit, Environment, plan
 from conformance.engine.results import CheckResult, Finding, RunResult, Status
@@ -89,19 +90,24 @@ def run_units(
 
 
 def reproduce_command(config: RunConfig) -> str:
-    """The command that runs the same checks again with the same seed (keys come from the environment)."""
+    """The command that runs the same checks again with the same seed (keys come from the environment); the
+    flags are spelt as the options table spells them."""
+
+    def given(name: str, value: object) -> list[str]:
+        return [BY_NAME[name].flag, str(value)]
+
     words = ["conformance", "run"]
     if not config.embedded:
-        words += ["--base-url", str(config.base_url)]
+        words += given("base_url", config.base_url)
     if config.profile:
-        words += ["--profile", str(config.profile)]
-    words += ["--seed", str(config.seed), "--max-examples", str(config.max_examples)]
+        words += given("profile", config.profile)
+    words += given("seed", config.seed) + given("max_examples", config.max_examples)
     if set(config.only) != set(Category):
-        words += ["--only", ",".join(config.only)]
+        words += given("only", ",".join(config.only))
     for statement in config.decide:
-        words += ["--decide", statement]
+        words += given("decide", statement)
     if config.shard != (1, 1):
-        words += ["--shard", f"{config.shard[0]}/{config.shard[1]}"]
+        words += given("shard", f"{config.shard[0]}/{config.shard[1]}")
     command = " ".join(shlex.quote(word) for word in words)
     return redact(command if config.embedded else "CONFORMANCE_API_KEY=... " + command)
 
