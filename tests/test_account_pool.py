@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.engine.accounts import AccountPool, NoPoolAccount, PoolAccount
+from conformance.engine.accounts import AccountPool, Lease, NoPoolAccount, PoolAccount
 from conformance.engine.client import ApiClient
 from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.results import Status
@@ -188,3 +188,84 @@ def test_a_leased_account_is_given_to_no_other_check_until_released(tmp_path: Pa
     first.release()
     waiter.join(timeout=5)
     assert got == ["acct_pooled"]
+
+
+def _run_checks(steps: list[list[tuple[str, str]]], pool: AccountPool) -> dict[int, list[str]]:
+    """Run checks at once, each leasing its (entity type, country) steps in turn with a pause between, then giving
+    its leases back: each check's outcomes, an account id per lease or the message of the one it could not get."""
+    outcomes: dict[int, list[str]] = {check: [] for check in range(len(steps))}
+
+    def check(number: int) -> None:
+        held: list[Lease] = []  # the check's leases, as its workbench keeps them
+        try:
+            for entity_type, country in steps[number]:
+                held.append(pool.lease(entity_type, country, held))
+                outcomes[number].append(held[-1].account.id)
+                time.sleep(0.1)  # the check's own work
+        except NoPoolAccount as exc:
+            outcomes[number].append(str(exc))
+        for lease in held:
+            lease.release()
+
+    threads = [threading.Thread(target=check, args=(number,)) for number in range(len(steps))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def test_checks_that_need_two_accounts_at_once_all_get_them_without_waiting_out_the_timeout(tmp_path: Path) -> None:
+    # Four checks, each wanting two of three accounts at once: a first lease leaves one account free for a
+    # second, so no three of them hold one each while they wait for another.
+    accounts = tuple(PoolAccount(f"acct_pooled_{n}", "company", "us") for n in range(3))
+    pool = AccountPool(accounts, wait_seconds=60, lock_dir=tmp_path)
+    started = time.monotonic()
+    outcomes = _run_checks([[("company", "us"), ("company", "us")]] * 4, pool)
+    assert time.monotonic() - started < 10
+    assert all(len(set(got)) == 2 and all(a.startswith("acct_pooled_") for a in got) for got in outcomes.values())
+
+
+def test_checks_that_wait_for_each_others_accounts_do_not_wait_out_the_timeout(tmp_path: Path) -> None:
+    # Each holds the one account of a kind and wants the other's: one gives up at once, gives its account back
+    # at its clean-up, and the other gets it.
+    company, person = PoolAccount("acct_pooled_co", "company", "us"), PoolAccount("acct_pooled_in", "individual", "us")
+    accounts = (company, person)
+    pool = AccountPool(accounts, wait_seconds=60, lock_dir=tmp_path)
+    started = time.monotonic()
+    outcomes = _run_checks([[("company", "us"), ("individual", "us")], [("individual", "us"), ("company", "us")]], pool)
+    assert time.monotonic() - started < 5
+    gave_up = [got[-1] for got in outcomes.values() if not got[-1].startswith("acct_pooled_")]
+    assert len(gave_up) == 1, outcomes
+    assert "while it holds another: the pool's 1 are held by checks that wait for one too" in gave_up[0]
+    assert any(len(got) == 2 and got[-1].startswith("acct_pooled_") for got in outcomes.values()), outcomes
+
+
+def test_a_check_waits_for_an_account_that_a_running_check_will_give_back(tmp_path: Path) -> None:
+    accounts = tuple(PoolAccount(f"acct_pooled_{n}", "company", "us") for n in "abc")
+    pool = AccountPool(accounts, wait_seconds=10, lock_dir=tmp_path)
+    mine: list[Lease] = []
+    mine.append(pool.lease("company", "us", mine))
+    running: list[Lease] = []  # another check's two, which it holds while it waits for nothing
+    running.append(pool.lease("company", "us", running))
+    running.append(pool.lease("company", "us", running))
+    threading.Timer(0.3, lambda: [lease.release() for lease in running]).start()
+    started = time.monotonic()
+    mine.append(pool.lease("company", "us", mine))
+    assert time.monotonic() - started >= 0.25
+    assert len({lease.account.id for lease in mine}) == 2
+
+
+def test_a_first_account_leaves_one_free_for_a_check_that_holds_one(tmp_path: Path) -> None:
+    accounts = tuple(PoolAccount(f"acct_pooled_{n}", "company", "us") for n in "ab")
+    pool = AccountPool(accounts, wait_seconds=0.3, lock_dir=tmp_path)
+    mine: list[Lease] = []
+    mine.append(pool.lease("company", "us", mine))
+    with pytest.raises(NoPoolAccount, match="stayed leased to other checks for 0.3 s"):
+        pool.lease("company", "us", [])  # another check's first: it would take the one left
+    mine.append(pool.lease("company", "us", mine))  # the holder's second gets it
+    for lease in mine:
+        lease.release()
+    alone = pool.lease("company", "us", [])  # no check holds one: the last may go too
+    other_process_view = AccountPool(accounts, wait_seconds=0.3, lock_dir=tmp_path)
+    assert other_process_view.lease("company", "us", []).account != alone.account

@@ -10,10 +10,13 @@ a run and across pytest-xdist workers or shards on one machine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,19 +84,33 @@ class NoPoolAccount(Exception):
 
 
 class AccountPool:
-    """Exclusive leases on a pool's accounts."""
+    """Exclusive leases on a pool's accounts.
+
+    A check may lease a second account while it holds a first (a ladder's rung that keeps two accounts apart).
+    Checks that each hold one and wait for another would wait for each other: with three accounts of a kind and
+    four workers, three checks held one each and waited 120 s for a second. So a check's first account of a kind
+    is granted only while another of the kind stays free for a second lease, unless no other check of this
+    process holds one of the kind; its second takes any free one. What that cannot prevent (a check holds one
+    kind and waits for another kind held by a check that waits for the first) the pool detects among the checks
+    of its process: a check whose wait can never end gives up at once. A lease held by another process (an
+    xdist worker, a shard) is assumed to be given back: there, only `wait_seconds` ends such a wait.
+    """
 
     def __init__(self, accounts: tuple[PoolAccount, ...], wait_seconds: float, lock_dir: Path | None = None) -> None:
         self.accounts = accounts
         self.wait_seconds = wait_seconds
         self.lock_dir = lock_dir or lease_directory()
+        self._state = threading.Lock()
+        self._holders: dict[str, int] = {}  # account id -> the check (id of its `held` list) holding it here
+        self._waiting: dict[int, list[PoolAccount]] = {}  # check -> the accounts it waits for
 
     def _lock(self, account: PoolAccount) -> FileLock:
         name = hashlib.sha256(account.id.encode()).hexdigest()[:24]
         return FileLock(self.lock_dir / f"{name}.lock", thread_local=False, is_singleton=False)
 
     def lease(self, entity_type: str, country: str | None, held: list[Lease]) -> Lease:
-        """A free account of the kind, waiting up to `wait_seconds` for one; `held` are the caller's leases."""
+        """A free account of the kind, waiting up to `wait_seconds` for one; `held` are the caller's leases, the same
+        list on every call of one check (it names the check to the others)."""
         country = country.lower() if country else None
         kind = describe_kind(entity_type, country)
         matching = [a for a in self.accounts if (a.entity_type, a.country) == (entity_type, country)]
@@ -101,27 +118,79 @@ class AccountPool:
         if not candidates:
             have = f"has {len(matching)}, and this check needs {len(matching) + 1} at once" if matching else "has none"
             raise NoPoolAccount(f"needs an account ({kind}): the profile's accounts pool {have}")
-        deadline = time.monotonic() + self.wait_seconds
-        while True:
+        check, deadline = id(held), time.monotonic() + self.wait_seconds
+        first_of_kind = len(candidates) == len(matching)
+        try:
+            while True:
+                if (lease := self._grant(check, candidates, first_of_kind)) is not None:
+                    return lease
+                if held and self._waits_forever(check, candidates):
+                    raise NoPoolAccount(
+                        f"needs an account ({kind}) while it holds another: the pool's {len(candidates)} are held by "
+                        "checks that wait for one too (give the pool more accounts of the kind, or run fewer workers)"
+                    )
+                if time.monotonic() >= deadline:
+                    raise NoPoolAccount(
+                        f"needs an account ({kind}): the pool's {len(candidates)} stayed leased to other checks for "
+                        f"{self.wait_seconds:g} s (give the pool more accounts of the kind, or run fewer workers)"
+                    )
+                time.sleep(LEASE_POLL_SECONDS)
+        finally:
+            with self._state:
+                self._waiting.pop(check, None)
+
+    def _grant(self, check: int, candidates: list[PoolAccount], first_of_kind: bool) -> Lease | None:
+        """A lease on a free candidate, or None; a first account of a kind leaves one free for a second lease
+        while another check of this process holds one of the kind."""
+        with self._state:
+            free: list[tuple[PoolAccount, FileLock]] = []
             for account in candidates:
                 lock = self._lock(account)
                 try:
                     lock.acquire(timeout=0)
                 except Timeout:
                     continue
-                return Lease(account, lock)
-            if time.monotonic() >= deadline:
-                raise NoPoolAccount(
-                    f"needs an account ({kind}): the pool's {len(candidates)} stayed leased to other checks for "
-                    f"{self.wait_seconds:g} s (give the pool more accounts of the kind, or run fewer workers)"
-                )
-            time.sleep(LEASE_POLL_SECONDS)
+                free.append((account, lock))
+                if len(free) == 2:
+                    break
+            held_here = any(self._holders.get(account.id, check) != check for account in candidates)
+            if not free or (first_of_kind and len(free) == 1 and held_here):
+                granted = None
+            else:
+                account, lock = granted = free.pop(0)
+                self._holders[account.id] = check
+            for _, spare in free:
+                spare.release()
+        return None if granted is None else Lease(account, lock, functools.partial(self._given_back, account))
+
+    def _waits_forever(self, check: int, candidates: list[PoolAccount]) -> bool:
+        """Record that `check` waits for one of `candidates`; true when every holder it waits on, and every holder
+        those wait on, is a check of this process that waits: nobody of them can give an account back."""
+        with self._state:
+            self._waiting[check] = candidates
+            seen, todo = {check}, [check]
+            while todo:
+                for account in self._waiting[todo.pop()]:
+                    holder = self._holders.get(account.id)
+                    if holder is None or holder not in self._waiting:  # free, another process's, or running
+                        return False
+                    if holder not in seen:
+                        seen.add(holder)
+                        todo.append(holder)
+            del self._waiting[check]  # it gives up: the next to look sees it running, and waits for its clean-up
+            return True
+
+    def _given_back(self, account: PoolAccount) -> None:
+        with self._state:
+            self._holders.pop(account.id, None)
 
 
 @dataclass
 class Lease:
     account: PoolAccount
     lock: FileLock
+    forget: Callable[[], None]  # tells the pool that gave it
 
     def release(self) -> None:
+        self.forget()
         self.lock.release()

@@ -8,7 +8,7 @@ fixtures; a missing one raises `NotExercised` with the reason.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,12 +124,13 @@ class Workbench:
     def person(self, account_id: str, body: dict[str, Any]) -> str:
         return str(self._ok("create person", self.call("create_person", account_id=account_id, json=body))["id"])
 
-    def created_persons(self) -> list[tuple[str, str]]:
-        """(account, person) of every person a create through this workbench's client answered, whatever sent it
-        (a setup step, a check, a scenario's probe, fuzzing): on a pool account, each one must be deleted."""
+    def created_persons(self, since: int = 0) -> list[tuple[str, str]]:
+        """(account, person) of every person a create through this workbench's client answered (from its exchange
+        `since` on), whatever sent it (a setup step, a check, a scenario's probe, fuzzing): on a pool account,
+        each one must be deleted."""
         create = self.api["create_person"]
         created: dict[tuple[str, str], None] = {}
-        for exchange in self.client.exchanges:
+        for exchange in self.client.exchanges[since:]:
             where = create.match(urlsplit(exchange.url).path) if exchange.method == create.method.upper() else None
             body = exchange.json if where and exchange.status == 200 else None
             if where and isinstance(body, dict) and isinstance(body.get("id"), str):
@@ -164,17 +165,25 @@ class Workbench:
         }
         return make[operation_id]()
 
+    @contextlib.contextmanager
+    def attempt(self) -> Iterator[None]:
+        """One try among several (a candidate of a ladder): the pool accounts it leased are given back when it
+        ends, its persons on them deleted first, so that a check holds the accounts of one try at a time and
+        checks that run at once do not wait for each other's spent accounts."""
+        exchanges, leases = len(self.client.exchanges), len(self.leases)
+        try:
+            yield
+        finally:
+            spent = self.leases[leases:]
+            del self.leases[leases:]
+            self._delete_persons({lease.account.id for lease in spent}, since=exchanges)
+            for lease in spent:
+                lease.release()
+
     def cleanup(self) -> None:
         """Delete the persons and close the accounts this workbench created, then give its leased accounts
         back; failures are ignored, and an id that cannot be placed in a path names nothing to remove."""
-        # Clean-up is best effort: it never ends a run, whatever the target did. Its requests carry no operation
-        # id: no check judges them.
-        delete = self.api["delete_person"]
-        for account_id, person_id in reversed(self.created_persons()):
-            with contextlib.suppress(Exception):
-                self.client.request(
-                    delete.method.upper(), self.url(delete.operation_id, account_id=account_id, id=person_id)
-                )
+        self._delete_persons(None)
         for account_id in reversed(self.created_accounts):
             with contextlib.suppress(Exception):
                 self.set_up("close_account", account_id)
@@ -182,6 +191,18 @@ class Workbench:
             lease.release()
         self.created_accounts.clear()
         self.leases.clear()
+
+    def _delete_persons(self, accounts: set[str] | None, since: int = 0) -> None:
+        """Delete the persons created since the client's exchange `since`, on `accounts` (None: on any)."""
+        # Clean-up is best effort: it never ends a run, whatever the target did. Its requests carry no operation
+        # id: no check judges them.
+        delete = self.api["delete_person"]
+        for account_id, person_id in reversed(self.created_persons(since)):
+            if accounts is None or account_id in accounts:
+                with contextlib.suppress(Exception):
+                    self.client.request(
+                        delete.method.upper(), self.url(delete.operation_id, account_id=account_id, id=person_id)
+                    )
 
 
 def path_of(operation: Operation, account_id: str = "", object_id: str = "") -> str:

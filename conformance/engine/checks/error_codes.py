@@ -50,35 +50,36 @@ def run_code_scenario(
     errors: list[str] = []  # a setup that failed without a documented code
     drawn = None
     for candidate in ladder:
-        if (contradiction := candidate.contradicted(bench.decisions)) is not None:
-            unexercised.append(contradiction)
-            continue
-        try:
-            exchange = send(bench, candidate.trigger(bench, operation), operation.operation_id)
-        except NotExercised as exc:
-            unexercised.append(f"{candidate.name}: {exc}")
-            continue
-        except SetupFailed as exc:
-            refused = exc.exchange.error_code
-            if refused in documented_codes:
-                unexercised.append(
-                    f"{candidate.name}: the target refused the setup with its own rule ({exc}); pin a trigger for "
-                    f"{operation.operation_id}/{code} in the profile's triggers to exercise it"
-                )
+        with bench.attempt():  # each candidate on accounts of its own, given back before the next
+            if (contradiction := candidate.contradicted(bench.decisions)) is not None:
+                unexercised.append(contradiction)
+                continue
+            try:
+                exchange = send(bench, candidate.trigger(bench, operation), operation.operation_id)
+            except NotExercised as exc:
+                unexercised.append(f"{candidate.name}: {exc}")
+                continue
+            except SetupFailed as exc:
+                refused = exc.exchange.error_code
+                if refused in documented_codes:
+                    unexercised.append(
+                        f"{candidate.name}: the target refused the setup with its own rule ({exc}); pin a trigger for "
+                        f"{operation.operation_id}/{code} in the profile's triggers to exercise it"
+                    )
+                else:
+                    errors.append(f"{candidate.name}: {exc}")
+                continue
+            problems = _problems(exchange, documented.status, code, documented.members, documented.constants)
+            problems += validator.problems(exchange)
+            if not problems:
+                drawn = candidate
+                break
+            if (ruled_out := candidate.rules_out(exchange)) is not None:
+                unexercised.append(f"{candidate.name}: {ruled_out}")
+            elif exchange.status is None:
+                errors.append(f"{candidate.name}: {'; '.join(problems)}")
             else:
-                errors.append(f"{candidate.name}: {exc}")
-            continue
-        problems = _problems(exchange, documented.status, code, documented.members, documented.constants)
-        problems += validator.problems(exchange)
-        if not problems:
-            drawn = candidate
-            break
-        if (ruled_out := candidate.rules_out(exchange)) is not None:
-            unexercised.append(f"{candidate.name}: {ruled_out}")
-        elif exchange.status is None:
-            errors.append(f"{candidate.name}: {'; '.join(problems)}")
-        else:
-            answers.append(f"{candidate.name}: {'; '.join(problems)}")
+                answers.append(f"{candidate.name}: {'; '.join(problems)}")
     if not ladder:
         finding.status, finding.detail = Status.NOT_EXERCISED, f"the suite has no trigger for {code}"
     elif drawn is not None:
