@@ -16,6 +16,7 @@ from conformance.engine.client import ApiClient
 from conformance.engine.config import ConfigError, resolve_config
 from conformance.engine.results import Status
 from conformance.engine.runner import run_suite
+from conformance.engine.workbench import Workbench
 from conformance.reference.profile import FIXTURES as REFERENCE_FIXTURES
 from conformance.reference.server import RunningServer, ServerOptions
 from conformance.reference.service import Settings
@@ -269,3 +270,32 @@ def test_a_first_account_leaves_one_free_for_a_check_that_holds_one(tmp_path: Pa
     alone = pool.lease("company", "us", [])  # no check holds one: the last may go too
     other_process_view = AccountPool(accounts, wait_seconds=0.3, lock_dir=tmp_path)
     assert other_process_view.lease("company", "us", []).account != alone.account
+
+
+def test_an_attempt_gives_back_its_accounts_after_deleting_its_persons(
+    logged_server: tuple[RunningServer, RequestLog], tmp_path: Path
+) -> None:
+    server, _ = logged_server
+    client = ApiClient(server.url, KEY, stripe_version=api_version(load_spec()))
+    identity = {"identity": {"entity_type": "company", "country": "us"}}
+    ids = [client.request("POST", "/v2/core/accounts", json_body=identity).json["id"] for _ in range(2)]
+    pool = AccountPool(tuple(PoolAccount(i, "company", "us") for i in ids), wait_seconds=0.3, lock_dir=tmp_path)
+    bench = Workbench(client, {}, pool=pool)
+
+    def persons(account_id: str) -> list[str]:
+        return [p["given_name"] for p in client.request("GET", f"/v2/core/accounts/{account_id}/persons").json["data"]]
+
+    kept = bench.account()
+    bench.person(kept, {"given_name": "Before"})
+    with bench.attempt():  # a ladder's candidate that fails after its set-up
+        spent = bench.account()
+        bench.person(spent, {"given_name": "Spent"})
+        bench.person(kept, {"given_name": "Inside"})
+    assert [lease.account.id for lease in bench.leases] == [kept]
+    assert persons(spent) == []  # deleted before the account went back
+    assert sorted(persons(kept)) == ["Before", "Inside"]  # the account stays held, and its persons with it
+    other_check = AccountPool(pool.accounts, wait_seconds=0.3, lock_dir=tmp_path)
+    assert other_check.lease("company", "us", []).account.id == spent  # given back: free for another check
+    bench.cleanup()
+    assert persons(kept) == [] and bench.leases == []
+    client.close()
