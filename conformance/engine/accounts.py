@@ -89,11 +89,12 @@ class AccountPool:
     A check may lease a second account while it holds a first (a ladder's rung that keeps two accounts apart).
     Checks that each hold one and wait for another would wait for each other: with three accounts of a kind and
     four workers, three checks held one each and waited 120 s for a second. So a check's first account of a kind
-    is granted only while another of the kind stays free for a second lease, unless no other check of this
-    process holds one of the kind; its second takes any free one. What that cannot prevent (a check holds one
+    is granted only while another of the kind stays free, for a second lease, which takes any free one; this holds
+    across processes (xdist workers, shards on one machine), since it asks only whether a lock is free. A kind the
+    pool has one account of gives it to any check: none can hold two. What that cannot prevent (a check holds one
     kind and waits for another kind held by a check that waits for the first) the pool detects among the checks
-    of its process: a check whose wait can never end gives up at once. A lease held by another process (an
-    xdist worker, a shard) is assumed to be given back: there, only `wait_seconds` ends such a wait.
+    of its process: a check whose wait can never end gives up at once. Between processes only `wait_seconds`
+    ends such a wait.
     """
 
     def __init__(self, accounts: tuple[PoolAccount, ...], wait_seconds: float, lock_dir: Path | None = None) -> None:
@@ -119,10 +120,10 @@ class AccountPool:
             have = f"has {len(matching)}, and this check needs {len(matching) + 1} at once" if matching else "has none"
             raise NoPoolAccount(f"needs an account ({kind}): the profile's accounts pool {have}")
         check, deadline = id(held), time.monotonic() + self.wait_seconds
-        first_of_kind = len(candidates) == len(matching)
+        keep_one_free = len(matching) > 1 and len(candidates) == len(matching)  # a first lease of the kind
         try:
             while True:
-                if (lease := self._grant(check, candidates, first_of_kind)) is not None:
+                if (lease := self._grant(check, candidates, keep_one_free)) is not None:
                     return lease
                 if held and self._waits_forever(check, candidates):
                     raise NoPoolAccount(
@@ -139,9 +140,8 @@ class AccountPool:
             with self._state:
                 self._waiting.pop(check, None)
 
-    def _grant(self, check: int, candidates: list[PoolAccount], first_of_kind: bool) -> Lease | None:
-        """A lease on a free candidate, or None; a first account of a kind leaves one free for a second lease
-        while another check of this process holds one of the kind."""
+    def _grant(self, check: int, candidates: list[PoolAccount], keep_one_free: bool) -> Lease | None:
+        """A lease on a free candidate, or None: none is free, or only one is and it must stay so."""
         with self._state:
             free: list[tuple[PoolAccount, FileLock]] = []
             for account in candidates:
@@ -153,8 +153,7 @@ class AccountPool:
                 free.append((account, lock))
                 if len(free) == 2:
                     break
-            held_here = any(self._holders.get(account.id, check) != check for account in candidates)
-            if not free or (first_of_kind and len(free) == 1 and held_here):
+            if not free or (keep_one_free and len(free) == 1):
                 granted = None
             else:
                 account, lock = granted = free.pop(0)
