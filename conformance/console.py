@@ -13,10 +13,9 @@ from rich.table import Table
 
 from conformance.engine.categories import Category
 from conformance.engine.config import RunConfig, resolve_config
+from conformance.engine.errors import KeyRefused, TargetUnreachable
 from conformance.engine.options import ConfigError, Surface, on
 from conformance.engine.results import CheckResult, RunResult, Status
-from conformance.engine.runner import KeyRefused, TargetUnreachable, run_suite, unreachable_run
-from conformance.report import write_reports
 from conformance.spec import SpecError
 from conformance.targets import target
 
@@ -44,6 +43,9 @@ def run_command(arguments: dict[str, Any]) -> int:
     try:
         config = resolve_config(cli)
         with target(config) as base_url:
+            # The engine is imported once the target is chosen: an embedded server starts meanwhile (targets.py).
+            from conformance.engine.runner import run_suite, unreachable_run
+
             console.print(
                 f"conformance: testing {base_url}{' (embedded reference server)' if config.embedded else ''}",
                 markup=False,
@@ -62,6 +64,8 @@ def run_command(arguments: dict[str, Any]) -> int:
     except KeyboardInterrupt:
         errors.print("conformance: interrupted before any check ran")
         return EXIT_INTERRUPTED
+    from conformance.report import write_reports
+
     directory = write_reports(run, config.report_dir)
     if unreachable is not None:
         errors.print(f"conformance: target unreachable: {printable(str(unreachable))}")

@@ -193,8 +193,8 @@ def diff_command(arguments: dict[str, Any]) -> int:
     import sys
 
     from conformance.console import printable
+    from conformance.engine.errors import KeyRefused, TargetUnreachable
     from conformance.engine.options import ConfigError
-    from conformance.engine.runner import KeyRefused, TargetUnreachable
 
     try:
         if arguments.get("saved"):

@@ -118,7 +118,7 @@ def discover(config: Any, base_url: str, progress: Callable[[str], None] = lambd
 def discover_command(arguments: dict[str, Any]) -> int:
     from conformance.console import printable
     from conformance.engine.config import resolve_config
-    from conformance.engine.runner import KeyRefused, TargetUnreachable
+    from conformance.engine.errors import KeyRefused, TargetUnreachable
     from conformance.spec import load_spec
     from conformance.spec.decisions import observing_every_decision
     from conformance.targets import target

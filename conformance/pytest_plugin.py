@@ -97,8 +97,9 @@ class ConformancePlugin:
 
     def environment(self) -> Environment:
         """The target (embedded server started once per process) and its Environment; checked reachable once."""
+        from conformance.engine.errors import KeyRefused, TargetUnreachable
         from conformance.engine.plan import Environment
-        from conformance.engine.runner import KeyRefused, TargetUnreachable, ensure_reachable
+        from conformance.engine.runner import ensure_reachable
         from conformance.targets import target
 
         if self._environment is None:

@@ -87,9 +87,10 @@ def replay_command(arguments: dict[str, Any]) -> int:
 def _replay(run: dict[str, Any], options: dict[str, Any], wanted: list[str], printable: Any) -> int:
     from conformance.engine.categories import Category
     from conformance.engine.config import resolve_config
+    from conformance.engine.errors import KeyRefused, TargetUnreachable
     from conformance.engine.plan import Environment, plan
     from conformance.engine.results import Status
-    from conformance.engine.runner import KeyRefused, TargetUnreachable, ensure_reachable
+    from conformance.engine.runner import ensure_reachable
     from conformance.targets import target
 
     config = resolve_config({**options, "baseline": None, "baseline_update": None, "baseline_prune": None})

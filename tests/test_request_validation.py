@@ -32,7 +32,8 @@ from conformance.reference.service import Service, Settings
 from conformance.reference.storage import Storage
 from conformance.spec import load_spec, operations, schema_validator
 from conformance.spec.catalog import HTTP_METHODS, resolve
-from conformance.spec.openapi_core_io import SpecRequest, describe, schema_errors
+from conformance.spec.openapi_core_io import SpecRequest, schema_errors
+from conformance.spec.schemas import describe
 
 from .conftest import SECRET_KEY, STRIPE_VERSION
 

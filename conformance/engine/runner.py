@@ -13,6 +13,7 @@ from conformance.engine.categories import Category
 from conformance.engine.checks.response_validation import validation_results
 from conformance.engine.client import ApiClient, Exchange, redact
 from conformance.engine.config import RunConfig
+from conformance.engine.errors import KeyRefused, TargetUnreachable
 from conformance.engine.options import BY_NAME
 from conformance.engine.pii import PiiRedactor
 from conformance.engine.plan import CheckUnit, Environment, plan
@@ -21,14 +22,6 @@ from conformance.spec import load_spec, operations
 from conformance.spec.catalog import operations_table
 
 Progress = Callable[[CheckResult], None]
-
-
-class TargetUnreachable(Exception):
-    """The target did not answer the first request."""
-
-
-class KeyRefused(Exception):
-    """The target answered the first request with 401: the API key is wrong for it."""
 
 
 def ensure_reachable(environment: Environment) -> None:

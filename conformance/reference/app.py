@@ -29,8 +29,7 @@ from conformance.reference.service import Service
 from conformance.reference.validation import ParameterProblem, RequestValidator
 from conformance.spec import operations, schema_validator, setup_operations
 from conformance.spec.catalog import HTTP_METHODS, api_version, resolve
-from conformance.spec.openapi_core_io import describe, leaf_errors
-from conformance.spec.schemas import CompiledSchema
+from conformance.spec.schemas import CompiledSchema, describe, leaf_errors
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_IDEMPOTENCY_KEY = 255  # this server's bound (Stripe's general docs say keys are at most 255 characters)

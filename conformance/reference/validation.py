@@ -19,8 +19,7 @@ from jsonschema import ValidationError
 
 from conformance.spec import operations
 from conformance.spec.catalog import resolve
-from conformance.spec.openapi_core_io import describe
-from conformance.spec.schemas import CompiledSchema, formats_used, openapi_validator
+from conformance.spec.schemas import CompiledSchema, describe, formats_used, openapi_validator
 
 Formats = dict[str, Callable[[Any], bool]]
 # openapi-core's reading of a boolean parameter (openapi_core.util).

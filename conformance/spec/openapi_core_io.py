@@ -14,6 +14,7 @@ from openapi_schema_validator import OAS31_BASE_DIALECT_ID, OAS30ReadValidator, 
 from werkzeug.datastructures import Headers
 
 from conformance.spec.catalog import resolve
+from conformance.spec.schemas import describe, leaf_errors
 
 # openapi-core finds operations under the spec's server; every request is presented as sent there.
 SPEC_HOST = "https://api.stripe.com"
@@ -44,20 +45,6 @@ class SpecResponse:
 def schema_errors(exc: BaseException) -> list[Any]:
     """The jsonschema errors behind an openapi-core validation error."""
     return list(getattr(exc.__cause__, "schema_errors", None) or [])
-
-
-def leaf_errors(errors: list[Any]) -> list[Any]:
-    """The innermost errors (the ones under allOf/anyOf say what is actually wrong)."""
-    leaves: list[Any] = []
-    for error in errors:
-        leaves.extend(leaf_errors(list(error.context)) if getattr(error, "context", None) else [error])
-    return leaves
-
-
-def describe(error: Any) -> str:
-    """`path.to.member: message` for one jsonschema error."""
-    where = ".".join(str(part) for part in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
 
 
 def explain(exc: BaseException) -> str:

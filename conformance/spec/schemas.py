@@ -102,3 +102,17 @@ def _rebase(node: Any) -> Any:
     if isinstance(node, list):
         return [_rebase(item) for item in node]
     return node
+
+
+def leaf_errors(errors: list[Any]) -> list[Any]:
+    """The innermost errors (the ones under allOf/anyOf say what is actually wrong)."""
+    leaves: list[Any] = []
+    for error in errors:
+        leaves.extend(leaf_errors(list(error.context)) if getattr(error, "context", None) else [error])
+    return leaves
+
+
+def describe(error: Any) -> str:
+    """`path.to.member: message` for one jsonschema error."""
+    where = ".".join(str(part) for part in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
