@@ -34,7 +34,7 @@ def har(run: RunResult) -> dict[str, Any]:
 
 def write_har(run: RunResult, path: Path) -> None:
     # Lone surrogates (a target's \ud800, parsed) are written as their escapes, as in results.json.
-    text = redact(json.dumps(har(run), ensure_ascii=False, indent=1))
+    text = redact(json.dumps(har(run), ensure_ascii=False, separators=(",", ":")))  # C encoder: a third of the time
     path.write_text(text, encoding="utf-8", errors="backslashreplace")
 
 
