@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import plain_schemathesis  # noqa: E402
+from conformance.reference.server import free_port  # noqa: E402
 from conformance.spec import load_spec, operations  # noqa: E402
 from conformance.spec.catalog import api_version  # noqa: E402
 
@@ -53,12 +54,6 @@ HEADERS = {
 FIXED_ACCOUNT = "acct_1Nv0FGQ9RKHgCVdK"  # for targets that create no accounts (Prism, the null app)
 TWO_CORES = (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity")
 SERVER_CPU, CLIENT_CPU = {0}, {1}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prism_executable() -> str | None:

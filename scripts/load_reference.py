@@ -21,7 +21,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from conformance.reference.server import free_port
 from conformance.spec import load_spec
 from conformance.spec.catalog import api_version
 
@@ -66,12 +66,6 @@ def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] if ordered else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def person_body(rng: random.Random, client: int, sequence: int) -> dict[str, Any]:

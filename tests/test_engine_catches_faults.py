@@ -8,7 +8,6 @@ with the reason, so that the gap is visible and a stronger check turns it into a
 from __future__ import annotations
 
 import functools
-import socket
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from conformance.engine.config import resolve_config
 from conformance.engine.plan import Environment, plan
 from conformance.engine.results import CheckResult, Status
 from conformance.engine.validation import ResponseValidator
-from conformance.reference.server import RunningServer, ServerOptions
+from conformance.reference.server import RunningServer, ServerOptions, free_port
 from conformance.spec import load_spec
 from tests.conftest import run_units
 from tests.mutants import CONTROL, MUTANTS, Mutant, _on_lists, reference_target, rewrite_json
@@ -100,16 +99,10 @@ def test_the_engine_catches(mutant: Mutant) -> None:
 
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize(("page_urls", "verdict"), [("relative", Status.FAILED), ("absolute", Status.PASSED), ("any", Status.PASSED)])
 def test_absolute_page_urls_follow_the_targets_decision(page_urls: str, verdict: Status) -> None:
     """A target whose next_page_urls are absolute URLs on its own origin fails only where the profile says relative."""
-    port = _free_port()
+    port = free_port()
     own_origin = f"http://127.0.0.1:{port}"
 
     def absolute(listing: dict[str, Any]) -> None:

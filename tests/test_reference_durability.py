@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.reference.server import free_port
+
 from .conftest import SECRET_KEY, STRIPE_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,12 +29,6 @@ HEADERS = {"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Version": STRIPE_VER
 START_TIMEOUT = 30.0  # seconds for a cold start (imports, the spec, openapi-core) on a loaded machine
 WRITERS = 4
 LOAD_SECONDS = 1.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Served:

@@ -76,6 +76,13 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return listener
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now, for a server another process starts on it (`conformance serve --port`, Prism)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 class _Listening(abc.ABC):
     """A reference server bound to its listening socket; `with` starts and stops it."""
 
