@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Iterator
@@ -279,7 +280,7 @@ def test_a_first_account_leaves_one_free_for_a_check_that_holds_one(tmp_path: Pa
 def test_an_attempt_gives_back_its_accounts_after_deleting_its_persons(
     logged_server: tuple[RunningServer, RequestLog], tmp_path: Path
 ) -> None:
-    server, _ = logged_server
+    server, log = logged_server
     client = ApiClient(server.url, KEY, stripe_version=api_version(load_spec()))
     identity = {"identity": {"entity_type": "company", "country": "us"}}
     ids = [client.request("POST", "/v2/core/accounts", json_body=identity).json["id"] for _ in range(3)]
@@ -293,7 +294,7 @@ def test_an_attempt_gives_back_its_accounts_after_deleting_its_persons(
     bench.person(kept, {"given_name": "Before"})
     with bench.attempt():  # a ladder's candidate that fails after its set-up
         spent = bench.account()
-        bench.person(spent, {"given_name": "Spent"})
+        spent_person = bench.person(spent, {"given_name": "Spent"})
         bench.person(kept, {"given_name": "Inside"})
     assert [lease.account.id for lease in bench.leases] == [kept]
     assert persons(spent) == []  # deleted before the account went back
@@ -305,4 +306,22 @@ def test_an_attempt_gives_back_its_accounts_after_deleting_its_persons(
     assert {lease.account.id for lease in theirs} == set(ids) - {kept}  # the spent one was given back
     bench.cleanup()
     assert persons(kept) == [] and bench.leases == []
+    # Deleted once, by the attempt: the clean-up sends nothing to an account another check now holds.
+    assert log.requests.count(("DELETE", f"/v2/core/accounts/{spent}/persons/{spent_person}")) == 1
+    client.close()
+
+
+def test_a_person_id_a_later_create_answers_again_is_deleted_again(
+    logged_server: tuple[RunningServer, RequestLog], tmp_path: Path
+) -> None:
+    server, log = logged_server
+    client = ApiClient(server.url, KEY, stripe_version=api_version(load_spec()))
+    identity = {"identity": {"entity_type": "company", "country": "us"}}
+    account_id = client.request("POST", "/v2/core/accounts", json_body=identity).json["id"]
+    bench = Workbench(client, {}, pool=AccountPool((PoolAccount(account_id, "company", "us"),), 0.3, tmp_path))
+    with bench.attempt():
+        person_id = bench.person(bench.account(), {"given_name": "Reused"})
+    client.exchanges.append(copy.copy(client.exchanges[-2]))  # the create, as a target reusing the id answers it
+    bench.cleanup()
+    assert log.requests.count(("DELETE", f"/v2/core/accounts/{account_id}/persons/{person_id}")) == 2
     client.close()

@@ -51,6 +51,9 @@ class Workbench:
     api: Mapping[str, Operation] = field(default_factory=default_operations)  # the operations under test
     created_accounts: list[str] = field(default_factory=list)
     leases: list[Lease] = field(default_factory=list)
+    # (account, person) -> the create exchange whose person was deleted: the clean-up deletes it again only if
+    # created again since (a target may reuse an id); an attempt's deletes are not repeated on given-back accounts.
+    deleted_persons: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def fixture(self, name: str) -> Any:
         if name not in FIXTURES:
@@ -128,14 +131,18 @@ class Workbench:
         """(account, person) of every person a create through this workbench's client answered (from its exchange
         `since` on), whatever sent it (a setup step, a check, a scenario's probe, fuzzing): on a pool account,
         each one must be deleted."""
+        return list(self._last_creates(since))
+
+    def _last_creates(self, since: int) -> dict[tuple[str, str], int]:
+        """(account, person) -> the index of the last exchange that created it, in the order first created."""
         create = self.api["create_person"]
-        created: dict[tuple[str, str], None] = {}
-        for exchange in self.client.exchanges[since:]:
+        created: dict[tuple[str, str], int] = {}
+        for index, exchange in enumerate(self.client.exchanges[since:], since):
             where = create.match(urlsplit(exchange.url).path) if exchange.method == create.method.upper() else None
             body = exchange.json if where and exchange.status == 200 else None
             if where and isinstance(body, dict) and isinstance(body.get("id"), str):
-                created[(unquote(where["account_id"]), body["id"])] = None
-        return list(created)
+                created[(unquote(where["account_id"]), body["id"])] = index
+        return created
 
     def person_token(self, account_id: str, body: dict[str, Any] | None = None) -> str:
         return str(self.person_token_object(account_id, body)["id"])
@@ -175,10 +182,11 @@ class Workbench:
             yield
         finally:
             spent = self.leases[leases:]
-            del self.leases[leases:]
-            self._delete_persons({lease.account.id for lease in spent}, since=exchanges)
-            for lease in spent:
-                lease.release()
+            if spent:  # none without a pool, or when the try leased nothing
+                del self.leases[leases:]
+                self._delete_persons({lease.account.id for lease in spent}, since=exchanges)
+                for lease in spent:
+                    lease.release()
 
     def cleanup(self) -> None:
         """Delete the persons and close the accounts this workbench created, then give its leased accounts
@@ -191,14 +199,18 @@ class Workbench:
             lease.release()
         self.created_accounts.clear()
         self.leases.clear()
+        self.deleted_persons.clear()
 
     def _delete_persons(self, accounts: set[str] | None, since: int = 0) -> None:
         """Delete the persons created since the client's exchange `since`, on `accounts` (None: on any)."""
         # Clean-up is best effort: it never ends a run, whatever the target did. Its requests carry no operation
         # id: no check judges them.
         delete = self.api["delete_person"]
-        for account_id, person_id in reversed(self.created_persons(since)):
-            if accounts is None or account_id in accounts:
+        for (account_id, person_id), index in reversed(self._last_creates(since).items()):
+            if accounts is not None and account_id not in accounts:
+                continue
+            if self.deleted_persons.get((account_id, person_id), -1) < index:
+                self.deleted_persons[(account_id, person_id)] = index
                 with contextlib.suppress(Exception):
                     self.client.request(
                         delete.method.upper(), self.url(delete.operation_id, account_id=account_id, id=person_id)
